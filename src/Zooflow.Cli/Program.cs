@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Zooflow.Cli.Commands;
+
+namespace Zooflow.Cli;
+
+/// <summary>The one executable. Each subcommand lives in its own file under <c>Commands/</c>; this only wires them.</summary>
+public static class Program
+{
+    /// <summary>Parses the command line and runs the chosen subcommand; the exit code is the subcommand's.</summary>
+    public static Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("Zooflow: a ZooKeeper-compatible coordination service and a Flume-compatible pipeline agent.");
+        root.Subcommands.Add(ServerCommand.Create());
+        root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(EmbeddedCommand.Create());
+        return root.Parse(FlumeArgs.Normalize(args)).InvokeAsync();
+    }
+}
