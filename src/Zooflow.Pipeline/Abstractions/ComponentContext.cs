@@ -44,6 +44,14 @@ public sealed class ComponentContext
     /// <summary>Logger factory for the component.</summary>
     public ILoggerFactory LoggerFactory { get; }
 
+    /// <summary>The agent's counters: a component takes its own with <c>Counters.Source(name)</c>,
+    /// <c>Counters.Channel(name)</c> or <c>Counters.Sink(name)</c> and increments it (served at <c>/metrics</c>).
+    /// The runtime sets StartTime/StopTime. A standalone context gets a private registry.</summary>
+    public Zooflow.Pipeline.Instrumentation.CounterRegistry Counters { get; init; } = new();
+
+    /// <summary>The clock components use for timestamps and timeouts (tests inject a fake one).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>The errors recorded so far (shared with the whole configuration pass).</summary>
     public IReadOnlyList<ConfigError> Errors => _errors;
 
