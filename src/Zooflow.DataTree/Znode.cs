@@ -1,0 +1,97 @@
+using Zooflow.Jute;
+
+namespace Zooflow.DataTree;
+
+/// <summary>What kind of znode this is; decides its lifetime.</summary>
+public enum ZnodeKind
+{
+    /// <summary>Lives until deleted.</summary>
+    Persistent = 0,
+    /// <summary>Owned by a session; deleted when it closes or expires; cannot have children.</summary>
+    Ephemeral = 1,
+    /// <summary>Deleted by the server once it had children and has none left (or was never used, after a grace period).</summary>
+    Container = 2,
+    /// <summary>Deleted by the server when unmodified and childless for longer than its TTL.</summary>
+    Ttl = 3,
+}
+
+/// <summary>
+/// Encoding of the stored <c>ephemeralOwner</c> field (<c>EphemeralType</c>): containers store <see cref="long.MinValue"/>,
+/// TTL nodes <c>0xFF00_0000_0000_0000 | ttl</c>. Clients see 0 for both.
+/// </summary>
+public static class EphemeralOwner
+{
+    /// <summary>ZooKeeper's <c>CONTAINER_EPHEMERAL_OWNER</c>.</summary>
+    public const long Container = long.MinValue;
+
+    /// <summary>Largest TTL in milliseconds (40 bits: the low bits below the reserved 16 and the 0xFF marker byte).</summary>
+    public const long TtlMaxMs = 0x0000_00FF_FFFF_FFFFL;
+
+    private const long ExtendedMask = unchecked((long)0xFF00_0000_0000_0000UL);
+
+    /// <summary>The stored owner for a TTL node.</summary>
+    public static long ForTtl(long ttlMs) => ExtendedMask | ttlMs;
+
+    /// <summary>Decodes a stored owner back into kind, session and TTL (for snapshot loading).</summary>
+    public static (ZnodeKind Kind, long SessionId, long TtlMs) Decode(long raw, bool extendedTypesEnabled)
+    {
+        if (raw == 0)
+        {
+            return (ZnodeKind.Persistent, 0, 0);
+        }
+
+        if (raw == Container)
+        {
+            return (ZnodeKind.Container, 0, 0);
+        }
+
+        if (extendedTypesEnabled && (raw & ExtendedMask) == ExtendedMask)
+        {
+            return (ZnodeKind.Ttl, 0, raw & TtlMaxMs);
+        }
+
+        return (ZnodeKind.Ephemeral, raw, 0);
+    }
+}
+
+/// <summary>A read-only copy of one znode as clients see it.</summary>
+/// <param name="Path">Absolute path.</param>
+/// <param name="Data">The data. Shared with the tree: callers must not modify it.</param>
+/// <param name="Stat">The client-visible Stat (ephemeralOwner is 0 for containers and TTL nodes).</param>
+/// <param name="Acl">The ACL.</param>
+/// <param name="Children">Child names, ordinal-sorted (ZooKeeper returns hash order; any order is valid for clients).</param>
+/// <param name="Kind">The node kind.</param>
+/// <param name="TtlMs">The TTL for <see cref="ZnodeKind.Ttl"/> nodes, else 0.</param>
+public sealed record ZnodeView(string Path, byte[] Data, Stat Stat, IReadOnlyList<Acl> Acl, IReadOnlyList<string> Children, ZnodeKind Kind, long TtlMs)
+{
+    /// <summary>The stored ephemeralOwner (with the container/TTL markers), as snapshots record it.</summary>
+    public long RawEphemeralOwner => Kind switch
+    {
+        ZnodeKind.Ephemeral => Stat.EphemeralOwner,
+        ZnodeKind.Container => EphemeralOwner.Container,
+        ZnodeKind.Ttl => EphemeralOwner.ForTtl(TtlMs),
+        _ => 0,
+    };
+}
+
+/// <summary>The mutable node inside <see cref="ZnodeTree"/>; never handed out.</summary>
+internal sealed class Znode
+{
+    public byte[] Data = [];
+    public IReadOnlyList<Acl> Acl = Jute.Acl.OpenAclUnsafe;
+    public long Czxid;
+    public long Mzxid;
+    public long Pzxid;
+    public long Ctime;
+    public long Mtime;
+    public int Version;
+    public int Cversion;
+    public int Aversion;
+    public ZnodeKind Kind;
+    public long Owner;
+    public long TtlMs;
+    public readonly SortedSet<string> Children = new(StringComparer.Ordinal);
+
+    public Stat ToStat() => new(Czxid, Mzxid, Ctime, Mtime, Version, Cversion, Aversion,
+        Kind == ZnodeKind.Ephemeral ? Owner : 0, Data.Length, Children.Count, Pzxid);
+}
