@@ -49,6 +49,9 @@ public sealed class ComponentContext
     /// The runtime sets StartTime/StopTime. A standalone context gets a private registry.</summary>
     public Zooflow.Pipeline.Instrumentation.CounterRegistry Counters { get; init; } = new();
 
+    /// <summary>Where the component was written (e.g. <c>flume.conf:7</c>), used for errors about keys that are absent.</summary>
+    public string? DefaultLocation { get; init; }
+
     /// <summary>The clock components use for timestamps and timeouts (tests inject a fake one).</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -58,7 +61,7 @@ public sealed class ComponentContext
     /// <summary>Records an error for <paramref name="key"/> (relative to the prefix).</summary>
     public void AddError(string key, string message)
     {
-        var location = _properties.TryGetValue(key, out var value) ? value.Location : Prefix.TrimEnd('.');
+        var location = _properties.TryGetValue(key, out var value) ? value.Location : DefaultLocation ?? Prefix.TrimEnd('.');
         _errors.Add(new ConfigError(Prefix + key, location, message));
     }
 
