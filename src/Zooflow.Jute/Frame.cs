@@ -117,6 +117,11 @@ public static class Frame
         writer.EndLengthPrefix(frame);
     }
 
+    /// <summary>Writes one watch notification frame: <c>ReplyHeader(xid -1, zxid -1, err 0)</c> then the
+    /// <see cref="WatcherEvent"/>, as ZooKeeper's <c>ServerCnxn.process</c> does.</summary>
+    public static void WriteNotification(IBufferWriter<byte> output, WatcherEvent watcherEvent) =>
+        WriteReply(output, new ReplyHeader(Xids.Notification, -1, ErrorCode.Ok), watcherEvent);
+
     /// <summary>Writes one request frame: a <see cref="RequestHeader"/> followed by an optional body (client side).</summary>
     public static void WriteRequest(IBufferWriter<byte> output, RequestHeader header, IJuteWritable? body)
     {

@@ -70,6 +70,28 @@ public sealed record RequestFrame(RequestHeader Header, IJuteWritable? Body) : I
     }
 }
 
+/// <summary>A reply frame body as a client sees it: header then, on success, the body for the request's opcode.</summary>
+public sealed record ReplyFrame(ReplyHeader Header, IJuteWritable? Body) : IJuteWritable
+{
+    public void Write(ref JuteWriter writer)
+    {
+        Header.Write(ref writer);
+        Body?.Write(ref writer);
+    }
+
+    public static RecordDecoder For(OpCode requestType) => (ref JuteReader reader) =>
+    {
+        var header = ReplyHeader.Read(ref reader);
+        object? body = null;
+        if (header.Err == ErrorCode.Ok && !ResponseCodec.TryReadBody(requestType, ref reader, out body))
+        {
+            throw new ProtocolException($"unknown opcode {requestType}");
+        }
+
+        return new ReplyFrame(header, (IJuteWritable?)body);
+    };
+}
+
 public static class Samples
 {
     public static readonly Stat SomeStat = new(
@@ -192,6 +214,13 @@ public static class Samples
             new Sample("Request.ping", new RequestFrame(new RequestHeader(Xids.Ping, OpCode.Ping), null), RequestFrame.Read),
             new Sample("Request.setWatches2", new RequestFrame(new RequestHeader(Xids.SetWatches, OpCode.SetWatches2), new SetWatches2(1, ["/a"], [], [], ["/p"], [])), RequestFrame.Read),
             new Sample("Request.auth", new RequestFrame(new RequestHeader(Xids.Auth, OpCode.Auth), new AuthPacket(0, "digest", [1, 2])), RequestFrame.Read),
+            new Sample("Reply.getData", new ReplyFrame(new ReplyHeader(5, 9, ErrorCode.Ok), new GetDataResponse(Data, SomeStat)), ReplyFrame.For(OpCode.GetData)),
+            new Sample("Reply.exists.noNode", new ReplyFrame(new ReplyHeader(5, 9, ErrorCode.NoNode), null), ReplyFrame.For(OpCode.Exists)),
+            new Sample("Reply.multi", new ReplyFrame(new ReplyHeader(6, 10, ErrorCode.Ok), AllResultsMulti()), ReplyFrame.For(OpCode.Multi)),
+            new Sample("Reply.whoAmI", new ReplyFrame(new ReplyHeader(7, 10, ErrorCode.Ok), new WhoAmIResponse([new ClientInfo("ip", "127.0.0.1")])), ReplyFrame.For(OpCode.WhoAmI)),
+            new Sample("Reply.delete", new ReplyFrame(new ReplyHeader(8, 11, ErrorCode.Ok), null), ReplyFrame.For(OpCode.Delete)),
+            new Sample("Notification", new ReplyFrame(new ReplyHeader(Xids.Notification, -1, ErrorCode.Ok), new WatcherEvent(EventType.NodeCreated, KeeperState.SyncConnected, "/n")),
+                static (ref JuteReader r) => new ReplyFrame(ReplyHeader.Read(ref r), WatcherEvent.Read(ref r))),
         ];
     }
 }
