@@ -225,6 +225,25 @@ public sealed class RoundTripTests
     }
 
     [Fact]
+    public async Task Frame_WrittenIntoStreamPipeWriter_HasPatchedLength()
+    {
+        using var stream = new MemoryStream();
+        var writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16, leaveOpen: true));
+        var body = new GetChildrenResponse(Enumerable.Range(0, 200).Select(i => $"child-{i}").ToList());
+        var header = new ReplyHeader(3, 4, ErrorCode.Ok);
+        var expected = Sample.Serialize(header).Concat(Sample.Serialize(body)).ToArray();
+
+        Frame.WriteReply(writer, header, body);
+        await writer.FlushAsync(TestContext.Current.CancellationToken);
+        await writer.CompleteAsync();
+
+        var buffer = new ReadOnlySequence<byte>(stream.ToArray());
+        Assert.True(Frame.TryRead(ref buffer, 1 << 20, out var frame));
+        Assert.Equal(expected, frame.ToArray());
+        Assert.True(buffer.IsEmpty);
+    }
+
+    [Fact]
     public void ReadAndWritePrimitives_AfterWarmUp_AllocateNothing()
     {
         var bytes = Sample.Serialize(new Create2Response("", Samples.SomeStat));
