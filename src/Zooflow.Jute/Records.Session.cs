@@ -4,6 +4,11 @@ namespace Zooflow.Jute;
 
 public sealed partial record ConnectRequest : IJuteRecord<ConnectRequest>
 {
+    /// <summary>Whether the trailing readOnly byte was on the wire (false for pre-3.4 clients). ZooKeeper answers such a
+    /// client without the readOnly byte in its <see cref="ConnectResponse"/>; copy this into
+    /// <see cref="ConnectResponse.HasReadOnlyFlag"/>. Defaults to true.</summary>
+    public bool HasReadOnlyFlag { get; init; } = true;
+
     /// <summary>Reads a connect request; the trailing readOnly flag is read only if bytes remain (pre-3.4 clients omit it).</summary>
     public static ConnectRequest Read(ref JuteReader reader)
     {
@@ -12,11 +17,12 @@ public sealed partial record ConnectRequest : IJuteRecord<ConnectRequest>
         var timeOut = reader.ReadInt("ConnectRequest.timeOut");
         var sessionId = reader.ReadLong("ConnectRequest.sessionId");
         var passwd = reader.ReadBuffer("ConnectRequest.passwd");
-        var readOnly = !reader.End && reader.ReadBool("ConnectRequest.readOnly");
-        return new ConnectRequest(protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly);
+        var hasReadOnly = !reader.End;
+        var readOnly = hasReadOnly && reader.ReadBool("ConnectRequest.readOnly");
+        return new ConnectRequest(protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly) { HasReadOnlyFlag = hasReadOnly };
     }
 
-    /// <summary>Writes all fields including readOnly.</summary>
+    /// <summary>Writes all fields; readOnly only when <see cref="HasReadOnlyFlag"/>.</summary>
     public void Write(ref JuteWriter writer)
     {
         writer.WriteInt(ProtocolVersion);
@@ -24,12 +30,20 @@ public sealed partial record ConnectRequest : IJuteRecord<ConnectRequest>
         writer.WriteInt(TimeOutMs);
         writer.WriteLong(SessionId);
         writer.WriteBuffer(Password);
-        writer.WriteBool(ReadOnly);
+        if (HasReadOnlyFlag)
+        {
+            writer.WriteBool(ReadOnly);
+        }
     }
 }
 
 public sealed partial record ConnectResponse : IJuteRecord<ConnectResponse>
 {
+    /// <summary>Whether the trailing readOnly byte is (or was) on the wire. ZooKeeper writes it only to clients that sent
+    /// one in their <see cref="ConnectRequest"/> (<c>ZooKeeperServer.finishSessionInit</c>: <c>if (!cnxn.isOldClient)</c>).
+    /// Defaults to true.</summary>
+    public bool HasReadOnlyFlag { get; init; } = true;
+
     /// <summary>Reads a connect response; the trailing readOnly flag is read only if bytes remain (old servers omit it).</summary>
     public static ConnectResponse Read(ref JuteReader reader)
     {
@@ -37,18 +51,22 @@ public sealed partial record ConnectResponse : IJuteRecord<ConnectResponse>
         var timeOut = reader.ReadInt("ConnectResponse.timeOut");
         var sessionId = reader.ReadLong("ConnectResponse.sessionId");
         var passwd = reader.ReadBuffer("ConnectResponse.passwd");
-        var readOnly = !reader.End && reader.ReadBool("ConnectResponse.readOnly");
-        return new ConnectResponse(protocolVersion, timeOut, sessionId, passwd, readOnly);
+        var hasReadOnly = !reader.End;
+        var readOnly = hasReadOnly && reader.ReadBool("ConnectResponse.readOnly");
+        return new ConnectResponse(protocolVersion, timeOut, sessionId, passwd, readOnly) { HasReadOnlyFlag = hasReadOnly };
     }
 
-    /// <inheritdoc />
+    /// <summary>Writes all fields; readOnly only when <see cref="HasReadOnlyFlag"/>.</summary>
     public void Write(ref JuteWriter writer)
     {
         writer.WriteInt(ProtocolVersion);
         writer.WriteInt(TimeOutMs);
         writer.WriteLong(SessionId);
         writer.WriteBuffer(Password);
-        writer.WriteBool(ReadOnly);
+        if (HasReadOnlyFlag)
+        {
+            writer.WriteBool(ReadOnly);
+        }
     }
 }
 

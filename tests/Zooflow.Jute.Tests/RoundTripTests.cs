@@ -127,6 +127,22 @@ public sealed class RoundTripTests
     }
 
     [Fact]
+    public void ConnectResponse_ToOldClient_OmitsReadOnlyByte()
+    {
+        var full = JuteSerializer.Serialize(new ConnectRequest(0, 5, 30_000, 0, new byte[16], false));
+        var old = JuteSerializer.Deserialize<ConnectRequest>(full.AsMemory(0, full.Length - 1));
+        var response = new ConnectResponse(0, 30_000, 7, new byte[16], false) { HasReadOnlyFlag = old.HasReadOnlyFlag };
+
+        var bytes = JuteSerializer.Serialize(response);
+
+        Assert.False(old.HasReadOnlyFlag);
+        Assert.Equal(full.Length - 1, JuteSerializer.Serialize(old).Length); // an old client's request round-trips exactly
+        Assert.Equal(4 + 4 + 8 + 4 + 16, bytes.Length);
+        Assert.False(JuteSerializer.Deserialize<ConnectResponse>(bytes).HasReadOnlyFlag);
+        Assert.Equal(bytes.Length + 1, JuteSerializer.Serialize(response with { HasReadOnlyFlag = true }).Length);
+    }
+
+    [Fact]
     public void ReadBool_AnyNonZeroByte_IsTrue()
     {
         var reader = new JuteReader(new byte[] { 0, 1, 2, 0xff });
