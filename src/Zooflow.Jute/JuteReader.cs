@@ -17,7 +17,7 @@ namespace Zooflow.Jute;
 /// int        = 4 bytes
 /// long       = 8 bytes
 /// boolean    = 1 byte            ; 0 = false, anything else = true (as java.io.DataInput.readBoolean)
-/// buffer     = int len, len bytes  ; len = -1 encodes null, read here as an empty array
+/// buffer     = int len, len bytes  ; len = -1 encodes null, read here as JuteNull.Buffer (an empty array)
 /// ustring    = int len, len bytes of UTF-8 ; len = -1 encodes null, read here as ""
 /// vector&lt;T&gt;  = int count, count * T ; count = -1 encodes null, read here as an empty list
 /// Id         = ustring scheme, ustring id
@@ -104,8 +104,9 @@ public ref struct JuteReader
         return value != 0;
     }
 
-    /// <summary>Reads a buffer; a null buffer (length -1) is returned as an empty array.</summary>
-    public byte[] ReadBuffer(string field) => ReadNullableBuffer(field) ?? [];
+    /// <summary>Reads a buffer; a null buffer (length -1) is returned as <see cref="JuteNull.Buffer"/>, an empty array that
+    /// <see cref="JuteWriter"/> writes back as null.</summary>
+    public byte[] ReadBuffer(string field) => ReadNullableBuffer(field) ?? JuteNull.Buffer;
 
     /// <summary>Reads a buffer; a null buffer (length -1) is returned as null.</summary>
     public byte[]? ReadNullableBuffer(string field)

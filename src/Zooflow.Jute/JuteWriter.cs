@@ -16,7 +16,8 @@ namespace Zooflow.Jute;
 /// Patching needs the reserved bytes to stay where they are until the region ends. That holds for
 /// <see cref="PooledBufferWriter"/> and <see cref="ArrayBufferWriter{T}"/> (patched through their written span) and for a
 /// <c>PipeWriter</c> before it is flushed (its segments do not move); any other writer must give the same guarantee.</para>
-/// <para>Writing null for a string, buffer or vector writes length/count -1, as Java's jute does.</para>
+/// <para>Writing null for a string, buffer or vector writes length/count -1, as Java's jute does; so does writing the
+/// <see cref="JuteNull.Buffer"/> sentinel that <see cref="JuteReader.ReadBuffer"/> returns for a null buffer.</para>
 /// </remarks>
 public ref struct JuteWriter
 {
@@ -84,10 +85,10 @@ public ref struct JuteWriter
         WriteRaw(bytes);
     }
 
-    /// <summary>Writes a buffer; null is written as length -1.</summary>
+    /// <summary>Writes a buffer; null and <see cref="JuteNull.Buffer"/> are written as length -1.</summary>
     public void WriteBuffer(byte[]? bytes)
     {
-        if (bytes is null)
+        if (JuteNull.IsNull(bytes))
         {
             WriteInt(-1);
             return;

@@ -143,6 +143,25 @@ public sealed class RoundTripTests
     }
 
     [Fact]
+    public void CreateRequest_NullData_StaysNullThroughRecordsAndTxnLog()
+    {
+        // create("/a", null, OPEN_ACL_UNSAFE, PERSISTENT) from the Java client: data length -1.
+        var wire = Convert.FromHexString("000000022f61ffffffff000000010000001f00000005776f726c6400000006616e796f6e6500000000");
+
+        var request = JuteSerializer.Deserialize<CreateRequest>(wire);
+        var txn = TxnCodec.Serialize(new TxnHeader(1, 1, 1, 1, OpCode.Create), new CreateTxn(request.Path, request.Data, request.Acl, false, 0));
+        var stored = Assert.IsType<CreateTxn>(TxnCodec.Deserialize(txn).Txn);
+        var reply = JuteSerializer.Serialize(new GetDataResponse(stored.Data, default));
+
+        Assert.Empty(request.Data);
+        Assert.True(JuteNull.IsNull(request.Data));
+        Assert.Equal(wire, JuteSerializer.Serialize(request));
+        Assert.True(JuteNull.IsNull(stored.Data));
+        Assert.Equal([0xff, 0xff, 0xff, 0xff], reply[..4]);
+        Assert.False(JuteNull.IsNull(JuteSerializer.Deserialize<SetDataRequest>(JuteSerializer.Serialize(new SetDataRequest("/a", [], 0))).Data));
+    }
+
+    [Fact]
     public void ReadBool_AnyNonZeroByte_IsTrue()
     {
         var reader = new JuteReader(new byte[] { 0, 1, 2, 0xff });
