@@ -152,6 +152,29 @@ public sealed class MalformedInputTests
         Assert.Equal("Frame.length: frame length 1048576 at offset 0 exceeds jute.maxbuffer 1048575", e.Message);
     }
 
+    [Fact]
+    public void FrameTryRead_LengthEqualToMax_IsAccepted()
+    {
+        // ZooKeeper rejects only len > jute.maxbuffer (NIOServerCnxn.readLength).
+        var framed = new byte[4 + 10];
+        BinaryPrimitives.WriteInt32BigEndian(framed, 10);
+        var buffer = new ReadOnlySequence<byte>(framed);
+
+        Assert.True(Frame.TryRead(ref buffer, 10, out var frame));
+        Assert.Equal(10, frame.Length);
+    }
+
+    [Fact]
+    public void FrameTryPeekLength_FourLetterWord_ReadsItsIntValueWithoutConsuming()
+    {
+        var buffer = new ReadOnlySequence<byte>("ruok"u8.ToArray());
+
+        Assert.True(Frame.TryPeekLength(buffer, out var value));
+        Assert.Equal(0x72756f6b, value); // ZooKeeper matches four-letter words by this int (FourLetterCommands)
+        Assert.Equal(4, buffer.Length);
+        Assert.False(Frame.TryPeekLength(buffer.Slice(1), out _));
+    }
+
     [Theory]
     [MemberData(nameof(Samples.Names), MemberType = typeof(Samples))]
     public void FrameTryRead_EveryPartialAndEveryFragmentation_WaitsThenReturnsFrame(string name)
