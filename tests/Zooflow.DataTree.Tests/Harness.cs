@@ -21,6 +21,8 @@ internal sealed class Harness
 
     public long NowMs { get; set; } = 1_700_000_000_000;
 
+    public long TakeZxid() => NextZxid++;
+
     public PrepareResult Prepare(long session, OpCode type, object? request, IReadOnlyList<Id>? auth = null) =>
         Prep.Prepare(session, 1, type, request, auth ?? NoAuth, NextZxid++, NowMs);
 
