@@ -842,8 +842,12 @@ public class CompatClient {
         }
 
         int version() {
-            int v = rnd.nextInt(5);
-            return v == 4 ? -1 : v;
+            int v = rnd.nextInt(8);
+            return v >= 4 ? -1 : v;
+        }
+
+        boolean watch() {
+            return rnd.nextInt(4) != 0;
         }
 
         byte[] data() {
@@ -936,17 +940,17 @@ public class CompatClient {
                         d.append("setData ").append(path).append(" v=").append(v).append(" data=").append(s(data));
                         d.append(" -> ").append(st(zk.setData(root + path, data, v)));
                     } else if (op < 52) {
-                        boolean w = rnd.nextBoolean();
+                        boolean w = watch();
                         d.append("getData ").append(path).append(" watch=").append(w);
                         Stat gs = new Stat();
                         byte[] data = zk.getData(root + path, w, gs);
                         d.append(" -> ").append(s(data)).append(' ').append(st(gs));
                     } else if (op < 60) {
-                        boolean w = rnd.nextBoolean();
+                        boolean w = watch();
                         d.append("exists ").append(path).append(" watch=").append(w);
                         d.append(" -> ").append(st(zk.exists(root + path, w)));
                     } else if (op < 68) {
-                        boolean w = rnd.nextBoolean();
+                        boolean w = watch();
                         d.append("getChildren2 ").append(path).append(" watch=").append(w);
                         Stat gs = new Stat();
                         List<String> c = new ArrayList<>(zk.getChildren(root + path, w, gs));
@@ -1017,7 +1021,7 @@ public class CompatClient {
                         d.append("removeAllWatches ").append(path);
                         zk.removeAllWatches(root + path, Watcher.WatcherType.Any, false);
                         d.append(" -> OK");
-                    } else if (op < 98) {
+                    } else if (op < 99 || rnd.nextInt(3) != 0) {
                         d.append("sync ").append(path);
                         CountDownLatch l = new CountDownLatch(1);
                         int[] rc = new int[1];
