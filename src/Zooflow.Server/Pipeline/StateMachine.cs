@@ -1,0 +1,373 @@
+using System.Threading.Channels;
+using Zooflow.DataTree;
+using Zooflow.Jute;
+using Zooflow.Server.Network;
+using Zooflow.Server.Sessions;
+
+namespace Zooflow.Server.Pipeline;
+
+/// <summary>
+/// The server's single writer: one loop over a bounded inbox that owns the <see cref="ZnodeTree"/>, the prep stage
+/// (<see cref="RequestPreparer"/> and its private speculative view), the <see cref="WatchManager"/>, the sessions and each
+/// session's reply order. No locks on the request path: everything here runs on the loop.
+/// </summary>
+/// <remarks>
+/// <para><b>A write</b>: prep (validate, ACL against the speculative view, assign zxid) → <see cref="LogStage"/> (batched
+/// append) → back here when durable → apply to the tree → send the watch notifications it fired → reply, in the session's
+/// order. A watch event therefore always reaches a client before the reply that reflects the change.</para>
+/// <para><b>A read</b> is answered at once from the tree unless the same session has earlier requests unanswered; then it
+/// waits behind them (FIFO client order). Reads never wait for other sessions' writes.</para>
+/// <para>Partial files by family: <c>.Session.cs</c> (connect, close, expiry, auth, ping), <c>.Writes.cs</c>,
+/// <c>.Reads.cs</c>, <c>.Watches.cs</c>, <c>.Multi.cs</c>. Shutdown: complete the inbox; the loop drains and ends.</para>
+/// </remarks>
+internal sealed partial class StateMachine
+{
+    private static readonly byte[] EmptyPassword = new byte[16];
+
+    private readonly ServerContext _server;
+    private readonly Channel<Work> _inbox;
+    private readonly ZnodeTree _tree;
+    private readonly RequestPreparer _preparer;
+    private readonly WatchManager _watches = new();
+    private readonly SessionTracker _sessions;
+    private readonly LogStage _log;
+    private readonly Queue<IReadOnlyList<LoggedTxn>> _durable = new();
+    private readonly Lock _durableLock = new();
+    private readonly List<ClientConnection> _dirty = [];
+    private readonly Func<long, IReadOnlyList<Id>> _authIdsOf;
+    private long _nextZxid;
+    private int _inFlight;
+    private bool _logFailed;
+
+    public StateMachine(ServerContext server, Channel<Work> inbox, ZnodeTree tree, ITxnLog log, byte[] sessionSecret)
+    {
+        _server = server;
+        _inbox = inbox;
+        _tree = tree;
+        _preparer = new RequestPreparer(tree, new DataTreeOptions { ExtendedTypesEnabled = server.Options.ExtendedTypesEnabled });
+        _sessions = new SessionTracker(server.Options.ServerId, server.Options.TickTimeMs, server.NowMs(), sessionSecret);
+        _nextZxid = tree.LastProcessedZxid;
+        _log = new LogStage(log, server.Options.MaxInFlightTxns, OnDurable, OnLogFailed, server.Logger);
+        _authIdsOf = AuthIdsOf;
+    }
+
+    /// <summary>The committed tree (loop only; four-letter words read it through <see cref="QueryWork"/>).</summary>
+    public ZnodeTree Tree => _tree;
+
+    /// <summary>The watch registry (loop only).</summary>
+    public WatchManager Watches => _watches;
+
+    /// <summary>The session table (loop only).</summary>
+    public SessionTracker Sessions => _sessions;
+
+    /// <summary>Transactions handed to the log and not yet applied.</summary>
+    public int InFlight => _inFlight;
+
+    /// <summary>The loop's task; completes after the inbox is completed and drained.</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts the log stage and the loop.</summary>
+    public void Start(CancellationToken cancellationToken)
+    {
+        _log.Start(cancellationToken);
+        Completion = Task.Run(() => RunAsync(cancellationToken), CancellationToken.None);
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var reader = _inbox.Reader;
+        try
+        {
+            while (true)
+            {
+                ApplyDurable();
+                if (_inFlight < _server.Options.MaxInFlightTxns && reader.TryRead(out var work))
+                {
+                    Handle(work);
+                    if (reader.Count == 0)
+                    {
+                        FlushDirty();
+                    }
+
+                    continue;
+                }
+
+                FlushDirty();
+                if (_inFlight >= _server.Options.MaxInFlightTxns)
+                {
+                    // Only an acknowledgement can unblock us; it arrives with a WakeWork, but we must not take new
+                    // requests yet, so wait for the log stage directly.
+                    await WaitForDurableAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            ServerLog.StateMachineFailed(_server.Logger, ex);
+            throw;
+        }
+        finally
+        {
+            _log.Complete();
+            await _log.Completion.ConfigureAwait(false);
+            ApplyDurable();
+            FlushDirty();
+        }
+    }
+
+    private readonly SemaphoreSlim _durableSignal = new(0);
+
+    private async Task WaitForDurableAsync(CancellationToken cancellationToken)
+    {
+        lock (_durableLock)
+        {
+            if (_durable.Count > 0)
+            {
+                return;
+            }
+        }
+
+        await _durableSignal.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Handle(Work work)
+    {
+        switch (work)
+        {
+            case RequestWork request:
+                _server.Stats.Dequeued();
+                HandleRequest(request);
+                break;
+            case ConnectWork connect:
+                _server.Stats.Dequeued();
+                HandleConnect(connect);
+                break;
+            case DisconnectedWork disconnected:
+                HandleDisconnected(disconnected.Connection);
+                break;
+            case TickWork:
+                ExpireSessions();
+                break;
+            case ReapWork:
+                ReapContainersAndTtls();
+                break;
+            case QueryWork query:
+                RunQuery(query);
+                break;
+            case WakeWork:
+                break;
+        }
+    }
+
+    private void RunQuery(QueryWork query)
+    {
+        try
+        {
+            query.Result.TrySetResult(query.Query(this));
+        }
+        catch (Exception ex)
+        {
+            query.Result.TrySetException(ex);
+        }
+    }
+
+    // ---- log stage hand-off --------------------------------------------------------------------------------
+
+    /// <summary>Called on the log stage's thread when a batch is durable.</summary>
+    private void OnDurable(IReadOnlyList<LoggedTxn> batch)
+    {
+        lock (_durableLock)
+        {
+            _durable.Enqueue(batch);
+        }
+
+        _durableSignal.Release();
+        // If the inbox is full the loop is busy and will drain acks before its next item anyway.
+        _inbox.Writer.TryWrite(WakeWork.Instance);
+    }
+
+    private void OnLogFailed(Exception ex)
+    {
+        lock (_durableLock)
+        {
+            _logFailed = true;
+        }
+
+        _inbox.Writer.TryWrite(WakeWork.Instance);
+    }
+
+    private void ApplyDurable()
+    {
+        while (true)
+        {
+            IReadOnlyList<LoggedTxn> batch;
+            lock (_durableLock)
+            {
+                if (!_durable.TryDequeue(out batch!))
+                {
+                    return;
+                }
+            }
+
+            foreach (var txn in batch)
+            {
+                Apply(txn);
+            }
+        }
+    }
+
+    /// <summary>Hands a prepared transaction to the log stage.</summary>
+    private long Submit(PrepareResult prepared)
+    {
+        _inFlight++;
+        if (!_log.TryAppend(new LoggedTxn(prepared.Header, prepared.Txn)))
+        {
+            // Only possible once the log stage stopped (failure or shutdown).
+            _inFlight--;
+            return 0;
+        }
+
+        return prepared.Header.Zxid;
+    }
+
+    private long NextZxid() => ++_nextZxid;
+
+    /// <summary>Applies one durable transaction: tree, then watch notifications, then replies (watch-before-data).</summary>
+    private void Apply(LoggedTxn logged)
+    {
+        _inFlight--;
+        var header = logged.Header;
+        var result = _tree.Apply(header, logged.Txn);
+        _preparer.Applied(header.Zxid);
+        if (result.Triggers.Count > 0)
+        {
+            Deliver(_watches.TriggerAll(result.Triggers, _authIdsOf));
+        }
+
+        _sessions.TryGet(header.ClientId, out var session);
+        switch (header.Type)
+        {
+            case OpCode.CreateSession:
+                if (session is not null && session.State == SessionState.Creating)
+                {
+                    session.State = SessionState.Active;
+                }
+
+                break;
+            case OpCode.CloseSession:
+                if (session is not null)
+                {
+                    EndSession(session);
+                }
+
+                break;
+        }
+
+        if (session is not null && session.Pending.TryPeek(out var head) && head.Zxid == header.Zxid)
+        {
+            head.Ready = true;
+            head.Result = result;
+            Drain(session);
+        }
+
+        if (header.Type == OpCode.CloseSession && session?.Connection is { } connection)
+        {
+            session.Connection = null;
+            connection.Session = null;
+            MarkDirty(connection);
+            connection.CloseAfterSend();
+        }
+    }
+
+    private IReadOnlyList<Id> AuthIdsOf(long sessionId) =>
+        _sessions.TryGet(sessionId, out var session) && session.Connection is { } connection ? connection.AuthIds : [];
+
+    /// <summary>Sends answers at the head of the session's queue that are ready, in order.</summary>
+    private void Drain(Session session)
+    {
+        while (session.Pending.TryPeek(out var pending) && pending.Ready)
+        {
+            session.Pending.Dequeue();
+            Answer(session, pending);
+        }
+    }
+
+    private void Answer(Session session, PendingRequest pending)
+    {
+        if (pending.Request is null)
+        {
+            if (pending.ConnectOn is { } connection)
+            {
+                SendConnectResponse(connection, session);
+            }
+
+            return;
+        }
+
+        var request = pending.Request;
+        if (IsWrite(request.Header.Type))
+        {
+            ReplyWrite(request, pending);
+        }
+        else
+        {
+            ExecuteRead(session, request);
+        }
+    }
+
+    // ---- replies -------------------------------------------------------------------------------------------
+
+    private void Reply(RequestWork request, ErrorCode err, IJuteWritable? body, string op)
+    {
+        var connection = request.Connection;
+        var zxid = _tree.LastProcessedZxid;
+        connection.SendReply(new ReplyHeader(request.Header.Xid, zxid, err), err == ErrorCode.Ok ? body : null);
+        MarkDirty(connection);
+        var now = _server.NowMs();
+        var latency = Math.Max(0, now - request.ReceivedAtMs);
+        _server.Stats.Latency(latency);
+        connection.LastCxid = request.Header.Xid;
+        connection.LastZxid = zxid;
+        connection.LastOperation = op;
+        connection.LastLatencyMs = latency;
+        connection.LastResponseAtMs = now;
+        connection.MinLatencyMs = Math.Min(connection.MinLatencyMs, latency);
+        connection.MaxLatencyMs = Math.Max(connection.MaxLatencyMs, latency);
+        connection.LatencyTotalMs += latency;
+        connection.LatencyCount++;
+    }
+
+    private void Deliver(IReadOnlyList<WatchDelivery> deliveries)
+    {
+        foreach (var delivery in deliveries)
+        {
+            if (_sessions.TryGet(delivery.SessionId, out var target) && target.Connection is { } connection)
+            {
+                // ZooKeeper sends notifications with zxid -1 (NIOServerCnxn.process).
+                connection.SendNotification(delivery.Event, -1);
+                MarkDirty(connection);
+            }
+        }
+    }
+
+    private void MarkDirty(ClientConnection connection) => _dirty.Add(connection);
+
+    private void FlushDirty()
+    {
+        foreach (var connection in _dirty)
+        {
+            connection.Flush();
+        }
+
+        _dirty.Clear();
+    }
+}

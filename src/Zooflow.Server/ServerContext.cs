@@ -1,0 +1,23 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Zooflow.Server.Configuration;
+using Zooflow.Server.Pipeline;
+
+namespace Zooflow.Server;
+
+/// <summary>What every part of one server shares: options, clock, logger, counters and the state machine's inbox.</summary>
+internal sealed class ServerContext(ServerOptions options, TimeProvider time, ILogger logger, ChannelWriter<Work> inbox)
+{
+    public ServerOptions Options { get; } = options;
+    public TimeProvider Time { get; } = time;
+    public ILogger Logger { get; } = logger;
+    public ChannelWriter<Work> Inbox { get; } = inbox;
+    public ServerStats Stats { get; } = new();
+
+    /// <summary>Open client connections by id (maintained by the listener; read by <c>cons</c>/<c>stat</c>).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<long, Network.ClientConnection> Connections { get; } = new();
+    public long StartedAtMs { get; } = time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Milliseconds of wall-clock time (transaction times, ctime/mtime).</summary>
+    public long NowMs() => Time.GetUtcNow().ToUnixTimeMilliseconds();
+}
