@@ -302,7 +302,9 @@ public sealed partial class TxnLog
         var path = Path.Combine(_options.Directory, LogFormat.FileName(startZxid));
         if (File.Exists(path))
         {
-            throw new InvalidOperationException($"Transaction log segment '{path}' already exists although zxid {Zxid.Format(startZxid)} is new (invariant broken)");
+            // Named after a zxid above the last durable one, so it holds no durable record: the leftover of a failed
+            // attempt whose cleanup failed too. Replacing it loses nothing.
+            File.Delete(path);
         }
 
         SafeFileHandle? handle = null;
