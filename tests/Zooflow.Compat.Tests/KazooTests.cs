@@ -1,5 +1,6 @@
 using Xunit;
 using Zooflow.Compat.Tests.Infrastructure;
+using Zooflow.TestKit;
 
 namespace Zooflow.Compat.Tests;
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Xunit;
 using Zooflow.Compat.Tests.Infrastructure;
+using Zooflow.TestKit;
 
 namespace Zooflow.Compat.Tests;
 

@@ -1,3 +1,5 @@
+using Zooflow.TestKit;
+
 namespace Zooflow.Compat.Tests.Infrastructure;
 
 /// <summary>Compiles java/CompatClient.java once per test run and runs its sections against a server.</summary>

@@ -12,6 +12,11 @@ public sealed class ServerPool : IAsyncDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly Dictionary<ServerKind, ServerProcess> _servers = [];
+    private readonly Dictionary<ServerKind, int> _starts = [];
+    private readonly Dictionary<ServerKind, Exception> _failures = [];
+
+    /// <summary>A server that failed to start this many times is not tried again in this run (fail fast instead).</summary>
+    private const int MaxStarts = 3;
 
     public static string UniqueRoot(string prefix = "t") => $"/{prefix}-{Guid.NewGuid():N}";
 
@@ -32,9 +37,23 @@ public sealed class ServerPool : IAsyncDisposable
                 _servers.Remove(kind);
             }
 
-            var server = await ServerProcess.StartAsync(kind, TestContext.Current.CancellationToken);
-            _servers[kind] = server;
-            return server;
+            if (_failures.TryGetValue(kind, out var failure) && _starts.GetValueOrDefault(kind) >= MaxStarts)
+            {
+                throw new InvalidOperationException($"{kind} server failed to start earlier in this run; not retrying", failure);
+            }
+
+            _starts[kind] = _starts.GetValueOrDefault(kind) + 1;
+            try
+            {
+                var server = await ServerProcess.StartAsync(kind, TestContext.Current.CancellationToken);
+                _servers[kind] = server;
+                return server;
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException)
+            {
+                _failures[kind] = e;
+                throw;
+            }
         }
         finally
         {

@@ -1,4 +1,4 @@
-namespace Zooflow.Compat.Tests.Infrastructure;
+namespace Zooflow.TestKit;
 
 /// <summary>A fresh directory under the system temp folder, deleted (best effort) on dispose.</summary>
 public sealed class TempDir : IDisposable

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Zooflow.Compat.Tests.Infrastructure;
+namespace Zooflow.TestKit;
 
 /// <summary>The outcome of a finished process.</summary>
 public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Zooflow.Compat.Tests.Infrastructure;
+namespace Zooflow.TestKit;
 
 /// <summary>Picks a loopback TCP port that is free right now (bind to port 0, read it back, release it).</summary>
 public static class FreePort
