@@ -7,6 +7,8 @@ using Zooflow.Storage;
 //                                forever with <inFlight> appends outstanding, printing "ACK <zxid>" once each is durable.
 //                                The test kills it with SIGKILL and checks that every acknowledged zxid survived.
 //   lock <dir>                   hold the data directory lock, print "LOCKED", wait until killed or stdin closes.
+//   snapshot <dir>               write snapshots zxid = newest valid + 1, + 2, ... (1 MiB bodies), printing "SNAP <zxid>"
+//                                once each is durable under its final name.
 //   bench <dir> <inFlight> <n>   append n records of 100 bytes with fsync on and print appends/s, fsyncs, mean batch.
 if (args.Length < 2)
 {
@@ -27,6 +29,8 @@ switch (args[0])
         }
 
         return 0;
+    case "snapshot":
+        return await SnapshotForeverAsync(directory);
     case "bench":
         return await BenchAsync(directory, int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
     default:
@@ -65,6 +69,25 @@ static async Task<int> AppendForeverAsync(string directory, int inFlight)
         {
             slots.Release();
         }
+    }
+}
+
+static async Task<int> SnapshotForeverAsync(string directory)
+{
+    var store = new SnapshotStore(directory);
+    var newest = (await store.LoadNewestAsync((_, _, _) => ValueTask.CompletedTask)).Loaded?.Zxid ?? 0;
+    Emit($"READY {newest}");
+    for (var zxid = newest + 1; ; zxid++)
+    {
+        var body = SnapshotBodyFor(zxid);
+        await store.WriteAsync(zxid, async (stream, ct) =>
+        {
+            for (var offset = 0; offset < body.Length; offset += 64 * 1024)
+            {
+                await stream.WriteAsync(body.AsMemory(offset, 64 * 1024), ct);
+            }
+        });
+        Emit($"SNAP {zxid}");
     }
 }
 
@@ -114,6 +137,14 @@ static byte[] PayloadFor(long zxid)
     }
 
     return payload;
+}
+
+// 1 MiB body determined by the zxid.
+static byte[] SnapshotBodyFor(long zxid)
+{
+    var body = new byte[1024 * 1024];
+    new Random((int)zxid).NextBytes(body);
+    return body;
 }
 
 // Console.Out is synchronized and auto-flushed: one write per line, so an ACK line is out before the next append.
