@@ -1,20 +1,113 @@
 using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Zooflow.Server;
+using Zooflow.Server.Configuration;
 
 namespace Zooflow.Cli.Commands;
 
-/// <summary><c>zooflow server [zoo.cfg]</c>: runs a standalone coordination server.</summary>
+/// <summary>
+/// <c>zooflow server [zoo.cfg]</c>: runs a standalone coordination server until SIGINT/SIGTERM. Without a file it runs the
+/// embedded default (127.0.0.1:2181, dataDir ./data). A zoo.cfg with invalid values prints every error and exits 2.
+/// </summary>
 internal static class ServerCommand
 {
+    /// <summary>Exit code for an invalid configuration.</summary>
+    public const int ConfigErrorExitCode = 2;
+
     public static Command Create()
     {
         var command = new Command("server", "Run the coordination server (ZooKeeper wire protocol). Without a zoo.cfg it runs the embedded default on 127.0.0.1:2181 with data under ./data.");
         var config = new Argument<FileInfo?>("zoo.cfg") { Arity = ArgumentArity.ZeroOrOne, Description = "ZooKeeper-format configuration file." };
         command.Arguments.Add(config);
-        command.SetAction(async (parse, cancellation) =>
-        {
-            await Console.Error.WriteLineAsync("zooflow server: not built yet");
-            return 1;
-        });
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(config), cancellation));
         return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo? file, CancellationToken cancellation)
+    {
+        using var loggerFactory = LoggerFactory.Create(builder => builder
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+                o.UseUtcTimestamp = true;
+            })
+            .SetMinimumLevel(LogLevel.Information));
+        var logger = loggerFactory.CreateLogger("Zooflow.Cli");
+
+        ServerOptions options;
+        if (file is null)
+        {
+            options = ServerOptions.Default;
+        }
+        else
+        {
+            if (!file.Exists)
+            {
+                await Console.Error.WriteLineAsync($"zooflow server: configuration file {file.FullName} does not exist");
+                return ConfigErrorExitCode;
+            }
+
+            var result = ZooCfgParser.ParseFile(file.FullName);
+            foreach (var warning in result.Warnings)
+            {
+                logger.LogWarning(new EventId(5100, "ConfigWarning"), "{Warning}", warning.ToString());
+            }
+
+            if (!result.Ok)
+            {
+                await Console.Error.WriteLineAsync($"zooflow server: {result.Errors.Count} error(s) in {file.FullName}; not starting:");
+                foreach (var error in result.Errors)
+                {
+                    await Console.Error.WriteLineAsync("  " + error);
+                }
+
+                return ConfigErrorExitCode;
+            }
+
+            options = result.Options!;
+        }
+
+        Directory.CreateDirectory(options.DataDir);
+        if (options.DataLogDir is { } logDir)
+        {
+            Directory.CreateDirectory(logDir);
+        }
+
+        await using var server = new StandaloneServer(options, loggerFactory);
+        try
+        {
+            await server.StartAsync(cancellation);
+        }
+        catch (SocketException ex)
+        {
+            await Console.Error.WriteLineAsync($"zooflow server: cannot listen on {options.ClientPortAddress}:{options.ClientPort}: {ex.Message}");
+            return 1;
+        }
+
+        // Graceful stop on SIGINT/SIGTERM, whatever the command-line host does with them.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        await Console.Out.WriteLineAsync($"zooflow server ready on {server.EndPoint} (standalone, dataDir {options.DataDir})");
+        await Console.Out.FlushAsync(CancellationToken.None);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await server.StopAsync();
+        return 0;
     }
 }
