@@ -938,7 +938,8 @@ public class CompatClient {
                         int v = version();
                         byte[] data = data();
                         d.append("setData ").append(path).append(" v=").append(v).append(" data=").append(s(data));
-                        d.append(" -> ").append(st(zk.setData(root + path, data, v)));
+                        Object result = st(zk.setData(root + path, data, v));
+                        d.append(" -> ").append(result);
                     } else if (op < 52) {
                         boolean w = watch();
                         d.append("getData ").append(path).append(" watch=").append(w);
@@ -948,7 +949,8 @@ public class CompatClient {
                     } else if (op < 60) {
                         boolean w = watch();
                         d.append("exists ").append(path).append(" watch=").append(w);
-                        d.append(" -> ").append(st(zk.exists(root + path, w)));
+                        Object result = st(zk.exists(root + path, w));
+                        d.append(" -> ").append(result);
                     } else if (op < 68) {
                         boolean w = watch();
                         d.append("getChildren2 ").append(path).append(" watch=").append(w);
@@ -967,7 +969,8 @@ public class CompatClient {
                         int v = version();
                         d.append("setACL ").append(path).append(" v=").append(v).append(' ');
                         List<ACL> a = acl(d);
-                        d.append(" -> ").append(st(zk.setACL(root + path, a, v)));
+                        Object result = st(zk.setACL(root + path, a, v));
+                        d.append(" -> ").append(result);
                     } else if (op < 84) {
                         int k = 1 + rnd.nextInt(4);
                         List<Op> ops = new ArrayList<>();
@@ -1008,10 +1011,12 @@ public class CompatClient {
                         d.append(" -> ").append(l);
                     } else if (op < 89) {
                         d.append("getAllChildrenNumber ").append(path);
-                        d.append(" -> ").append(zk.getAllChildrenNumber(root + path));
+                        Object result = zk.getAllChildrenNumber(root + path);
+                        d.append(" -> ").append(result);
                     } else if (op < 91) {
                         d.append("getEphemerals /");
-                        d.append(" -> ").append(rel(zk.getEphemerals(root)));
+                        Object result = rel(zk.getEphemerals(root));
+                        d.append(" -> ").append(result);
                     } else if (op < 93) {
                         AddWatchMode m = rnd.nextBoolean() ? AddWatchMode.PERSISTENT : AddWatchMode.PERSISTENT_RECURSIVE;
                         d.append("addWatch ").append(path).append(' ').append(m);
