@@ -63,6 +63,9 @@ internal static partial class ServerLog
     [LoggerMessage(3002, LogLevel.Error, "Transaction log failed; the server cannot accept writes")]
     public static partial void LogFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(3004, LogLevel.Error, "Closed connection from {Client}: failed to process request type {OpCode} (replied MarshallingError)")]
+    public static partial void RequestFailed(ILogger logger, EndPoint? client, int opCode, Exception exception);
+
     [LoggerMessage(3003, LogLevel.Debug, "Reaper deleting expired {Kind} node {Path}")]
     public static partial void ReaperDelete(ILogger logger, string kind, string path);
 

@@ -74,6 +74,10 @@ public sealed record ServerOptions
     /// <summary>Interval of the container/TTL reaper (<c>znode.container.checkIntervalMs</c>, ZooKeeper's default 60 s).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60_000;
 
+    /// <summary>Grace period after which a container that never had a child is deleted
+    /// (<c>znode.container.maxNeverUsedIntervalMs</c>); 0, ZooKeeper's default, keeps such containers.</summary>
+    public long ContainerMaxNeverUsedIntervalMs { get; init; }
+
     /// <summary>This server's id (<c>myid</c>); the top byte of every session id it creates. 0 standalone.</summary>
     public long ServerId { get; init; }
 

@@ -263,6 +263,13 @@ public static class ZooCfgParser
                     }
 
                     break;
+                case "znode.container.maxNeverUsedIntervalMs":
+                    if (Int(0, int.MaxValue, "expected 0 (keep never-used containers) or a positive number of milliseconds") is { } neverUsed)
+                    {
+                        options = options with { ContainerMaxNeverUsedIntervalMs = neverUsed };
+                    }
+
+                    break;
                 default:
                     if (key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group.", StringComparison.Ordinal)
                         || key.StartsWith("weight.", StringComparison.Ordinal))

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Zooflow.Jute;
 using Zooflow.Server.Admin;
 using Zooflow.Server.Pipeline;
@@ -94,13 +95,36 @@ internal sealed class ClientConnection
         {
             ServerLog.ConnectionClosed(_server.Logger, Remote);
         }
+        catch (Exception ex)
+        {
+            ServerLog.ConnectionFailed(_server.Logger, Remote, ex.Message);
+        }
         finally
         {
             // Let the state machine detach the session; it completes our output, which ends the send loop.
-            await _server.Inbox.WriteAsync(new DisconnectedWork(this), CancellationToken.None).ConfigureAwait(false);
+            await NotifyDisconnectedAsync(serverStopping).ConfigureAwait(false);
             await WaitSendLoopAsync(send, serverStopping).ConfigureAwait(false);
             _socket.Dispose();
             _closed.Dispose();
+        }
+    }
+
+    private async Task NotifyDisconnectedAsync(CancellationToken serverStopping)
+    {
+        var work = new DisconnectedWork(this);
+        if (_server.Inbox.TryWrite(work))
+        {
+            return;
+        }
+
+        try
+        {
+            // Waits while the inbox is full; gives up only when the whole server stops (the loop is gone then).
+            await _server.Inbox.WriteAsync(work, serverStopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            Abort();
         }
     }
 

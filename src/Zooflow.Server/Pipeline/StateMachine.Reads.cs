@@ -17,25 +17,25 @@ internal sealed partial class StateMachine
                 Ping(request);
                 break;
             case OpCode.Exists:
-                Exists(session, request, (ExistsRequest)request.Body!);
+                ReadFromTree(session, request, "EXIS");
                 break;
             case OpCode.GetData:
-                GetData(session, request, (GetDataRequest)request.Body!);
+                ReadFromTree(session, request, "GETD");
                 break;
             case OpCode.GetAcl:
-                GetAcl(request, (GetAclRequest)request.Body!);
+                ReadFromTree(session, request, "GETA");
                 break;
-            case OpCode.GetChildren:
-                GetChildren(session, request, (GetChildrenRequest)request.Body!);
-                break;
-            case OpCode.GetChildren2:
-                GetChildren2(session, request, (GetChildrenRequest)request.Body!);
+            case OpCode.GetChildren or OpCode.GetChildren2:
+                ReadFromTree(session, request, "GETC");
                 break;
             case OpCode.GetAllChildrenNumber:
-                GetAllChildrenNumber(request, (GetAllChildrenNumberRequest)request.Body!);
+                ReadFromTree(session, request, "GETACN");
                 break;
             case OpCode.GetEphemerals:
-                GetEphemerals(session, request, (GetEphemeralsRequest)request.Body!);
+                ReadFromTree(session, request, "GETE");
+                break;
+            case OpCode.MultiRead:
+                ReadFromTree(session, request, "MLTR");
                 break;
             case OpCode.Sync:
                 // Standalone: the tree is the latest committed state once this session's earlier writes are applied.
@@ -43,9 +43,6 @@ internal sealed partial class StateMachine
                 break;
             case OpCode.WhoAmI:
                 WhoAmI(request);
-                break;
-            case OpCode.MultiRead:
-                MultiRead(session, request, (MultiRequest)request.Body!);
                 break;
             case OpCode.SetWatches:
                 SetWatches(session, request, (SetWatches)request.Body!);
@@ -77,155 +74,13 @@ internal sealed partial class StateMachine
         MarkDirty(connection);
     }
 
-    private bool Allowed(RequestWork request, IReadOnlyList<Acl> acl, Perms perms) =>
-        AclChecker.Check(acl, perms, request.Connection.AuthIds);
-
-    private void Exists(Session session, RequestWork request, ExistsRequest body)
+    /// <summary>exists, getData, getACL, getChildren(2), getAllChildrenNumber, getEphemerals, multiRead: the DataTree's
+    /// <see cref="TreeReader"/> applies ZooKeeper 3.8's ACL and watch-registration rules.</summary>
+    private void ReadFromTree(Session session, RequestWork request, string op)
     {
-        if (body.Path.Contains('\0', StringComparison.Ordinal))
-        {
-            Reply(request, ErrorCode.BadArguments, null, "EXIS");
-            return;
-        }
-
-        if (_tree.TryGetData(body.Path, out _, out var stat, out var acl))
-        {
-            if (!Allowed(request, acl, Perms.Read))
-            {
-                Reply(request, ErrorCode.NoAuth, null, "EXIS");
-                return;
-            }
-
-            if (body.Watch)
-            {
-                _watches.AddWatch(session.Id, body.Path, WatchKind.Data);
-            }
-
-            Reply(request, ErrorCode.Ok, new StatResponse(stat), "EXIS");
-            return;
-        }
-
-        // exists on a missing node still leaves a watch for its creation (DataTree.statNode).
-        if (body.Watch)
-        {
-            _watches.AddWatch(session.Id, body.Path, WatchKind.Data);
-        }
-
-        Reply(request, ErrorCode.NoNode, null, "EXIS");
+        var err = TreeReader.Read(_tree, _watches, session.Id, request.Connection.AuthIds, request.Header.Type, request.Body!, out var response);
+        Reply(request, err, err == ErrorCode.Ok ? response as IJuteWritable : null, op);
     }
-
-    /// <summary>getData; returns the error for multiRead's use.</summary>
-    private ErrorCode TryGetData(Session session, RequestWork request, GetDataRequest body, out GetDataResponse? response)
-    {
-        response = null;
-        if (!_tree.TryGetData(body.Path, out var data, out var stat, out var acl))
-        {
-            return ErrorCode.NoNode;
-        }
-
-        if (!Allowed(request, acl, Perms.Read))
-        {
-            return ErrorCode.NoAuth;
-        }
-
-        if (body.Watch)
-        {
-            _watches.AddWatch(session.Id, body.Path, WatchKind.Data);
-        }
-
-        response = new GetDataResponse(data, stat);
-        return ErrorCode.Ok;
-    }
-
-    private void GetData(Session session, RequestWork request, GetDataRequest body)
-    {
-        var err = TryGetData(session, request, body, out var response);
-        Reply(request, err, response, "GETD");
-    }
-
-    private void GetAcl(RequestWork request, GetAclRequest body)
-    {
-        if (!_tree.TryGetData(body.Path, out _, out var stat, out var acl))
-        {
-            Reply(request, ErrorCode.NoNode, null, "GETA");
-            return;
-        }
-
-        if (!Allowed(request, acl, Perms.Read | Perms.Admin))
-        {
-            Reply(request, ErrorCode.NoAuth, null, "GETA");
-            return;
-        }
-
-        if (!Allowed(request, acl, Perms.Admin))
-        {
-            // Without ADMIN, digest ids are shown with their password hash replaced by "x" (ZooKeeper 3.8).
-            var redacted = new List<Acl>(acl.Count);
-            foreach (var entry in acl)
-            {
-                redacted.Add(entry.Id.Scheme == DigestAuthenticationProvider.Scheme
-                    ? entry with { Id = new Id(entry.Id.Scheme, DigestAuthenticationProvider.UserOf(entry.Id.Ident) + ":x") }
-                    : entry);
-            }
-
-            acl = redacted;
-        }
-
-        Reply(request, ErrorCode.Ok, new GetAclResponse(acl, stat), "GETA");
-    }
-
-    /// <summary>getChildren; returns the error for multiRead's use.</summary>
-    private ErrorCode TryGetChildren(Session session, RequestWork request, GetChildrenRequest body, out IReadOnlyList<string> children, out Stat stat)
-    {
-        if (!_tree.TryGetChildren(body.Path, out children, out stat))
-        {
-            return ErrorCode.NoNode;
-        }
-
-        if (!_tree.TryGetAcl(body.Path, out var acl) || !Allowed(request, acl, Perms.Read))
-        {
-            return ErrorCode.NoAuth;
-        }
-
-        if (body.Watch)
-        {
-            _watches.AddWatch(session.Id, body.Path, WatchKind.Child);
-        }
-
-        return ErrorCode.Ok;
-    }
-
-    private void GetChildren(Session session, RequestWork request, GetChildrenRequest body)
-    {
-        var err = TryGetChildren(session, request, body, out var children, out _);
-        Reply(request, err, err == ErrorCode.Ok ? new GetChildrenResponse(children) : null, "GETC");
-    }
-
-    private void GetChildren2(Session session, RequestWork request, GetChildrenRequest body)
-    {
-        var err = TryGetChildren(session, request, body, out var children, out var stat);
-        Reply(request, err, err == ErrorCode.Ok ? new GetChildren2Response(children, stat) : null, "GETC");
-    }
-
-    private void GetAllChildrenNumber(RequestWork request, GetAllChildrenNumberRequest body)
-    {
-        if (!_tree.TryGetAcl(body.Path, out var acl))
-        {
-            Reply(request, ErrorCode.NoNode, null, "GETACN");
-            return;
-        }
-
-        if (!Allowed(request, acl, Perms.Read))
-        {
-            Reply(request, ErrorCode.NoAuth, null, "GETACN");
-            return;
-        }
-
-        Reply(request, ErrorCode.Ok, new GetAllChildrenNumberResponse(_tree.GetAllChildrenNumber(body.Path)), "GETACN");
-    }
-
-    private void GetEphemerals(Session session, RequestWork request, GetEphemeralsRequest body) =>
-        Reply(request, ErrorCode.Ok, new GetEphemeralsResponse(_tree.GetEphemerals(session.Id, body.PrefixPath)), "GETE");
 
     private void WhoAmI(RequestWork request)
     {

@@ -93,7 +93,7 @@ internal sealed partial class StateMachine
             return;
         }
 
-        foreach (var path in _tree.FindExpiredContainersAndTtls(_server.NowMs()))
+        foreach (var path in _tree.FindExpiredContainersAndTtls(_server.NowMs(), _server.Options.ContainerMaxNeverUsedIntervalMs))
         {
             if (_inFlight >= _server.Options.MaxInFlightTxns)
             {

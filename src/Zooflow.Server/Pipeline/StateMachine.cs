@@ -141,6 +141,28 @@ internal sealed partial class StateMachine
 
     private void Handle(Work work)
     {
+        try
+        {
+            Dispatch(work);
+        }
+        catch (Exception ex) when (work is RequestWork or ConnectWork && ex is ArgumentException or InvalidCastException or NullReferenceException or InvalidOperationException)
+        {
+            // A request we could not process (ZooKeeper: "Failed to process", MarshallingError). Nothing was applied:
+            // writes only change state when their transaction applies. Answer and close that connection only.
+            var connection = work is RequestWork r ? r.Connection : ((ConnectWork)work).Connection;
+            ServerLog.RequestFailed(_server.Logger, connection.Remote, work is RequestWork rw ? (int)rw.Header.Type : -10, ex);
+            if (work is RequestWork request)
+            {
+                connection.SendReply(new ReplyHeader(request.Header.Xid, _tree.LastProcessedZxid, ErrorCode.MarshallingError), null);
+                MarkDirty(connection);
+            }
+
+            connection.CloseAfterSend();
+        }
+    }
+
+    private void Dispatch(Work work)
+    {
         switch (work)
         {
             case RequestWork request:
