@@ -20,7 +20,10 @@ public sealed record TxnLogOptions
     /// <summary>Size reserved (fallocate) when a segment is created. 0 disables preallocation.</summary>
     public long PreallocateBytes { get; init; } = DefaultPreallocateBytes;
 
-    /// <summary>A new segment starts before the next batch once the active one holds this many bytes.</summary>
+    /// <summary>
+    /// A new segment starts before the next batch once the active one holds this many bytes. Keep it at or below
+    /// <see cref="PreallocateBytes"/>: space is reserved once, at creation, so bytes beyond it grow the file as it is written.
+    /// </summary>
     public long SegmentBytesMax { get; init; } = DefaultPreallocateBytes;
 
     /// <summary>Most records per write+fsync; ZooKeeper SyncRequestProcessor's <c>maxBatchSize</c> default is 1000.</summary>

@@ -14,6 +14,8 @@ public sealed class TxnLogModelTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
     public async Task RandomOperations_AlwaysMatchModel(int seed)
     {
         var random = new Random(seed);
