@@ -133,7 +133,7 @@ public static class AgentBuilder
                     message.Append($"; add {string.Join(", ", suggestion)}");
                     if (withLists.Count > 0)
                     {
-                        message.Append($", or run with -n {withLists[0].Name} after renaming the {agentName}.* keys");
+                        message.Append($", or rename the {agentName}.* keys to {withLists[0].Name}.* and run with -n {withLists[0].Name}");
                     }
                 }
             }
