@@ -181,12 +181,7 @@ public sealed class SnapshotStore
                 continue;
             }
 
-            await using (var file = new FileStream(candidate.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, IoBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan))
-            {
-                file.Position = HeaderBytes;
-                var body = new BoundedReadStream(file, candidate.Length - HeaderBytes - TrailerBytes);
-                await readBody(body, candidate, cancellationToken).ConfigureAwait(false);
-            }
+            await ReadBodyAsync(candidate, readBody, cancellationToken).ConfigureAwait(false);
 
             StorageLogEvents.SnapshotLoaded(_logger, candidate.Path, Zxid.Format(candidate.Zxid));
             return new SnapshotLoadResult(candidate, rejected);
@@ -195,8 +190,33 @@ public sealed class SnapshotStore
         return new SnapshotLoadResult(null, rejected);
     }
 
+    /// <summary>
+    /// Reads one snapshot file outside any store, changing nothing on disk (for <c>zooflow snapshot dump</c>): verifies it
+    /// fully, then calls <paramref name="readBody"/> with its body.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not <c>snapshot.&lt;hex zxid&gt;</c>.</exception>
+    /// <exception cref="StorageCorruptionException">The file fails verification; the message says why.</exception>
+    public static async Task<SnapshotFileInfo> ReadFileAsync(string path, Func<Stream, SnapshotFileInfo, CancellationToken, ValueTask> readBody, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(readBody);
+        var full = Path.GetFullPath(path);
+        if (!Zxid.TryParseFileName(Path.GetFileName(full), FilePrefix, out var zxid))
+        {
+            ThrowHelper.ThrowArgument(nameof(path), $"'{path}' is not named {FilePrefix}<hex zxid>");
+        }
+
+        var info = new SnapshotFileInfo(full, zxid, new FileInfo(full).Length);
+        if (await VerifyAsync(info, cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            throw new StorageCorruptionException($"Snapshot '{full}' is invalid: {problem}", full, 0);
+        }
+
+        await ReadBodyAsync(info, readBody, cancellationToken).ConfigureAwait(false);
+        return info;
+    }
+
     /// <summary>Fully verifies one snapshot file (structure, zxid, CRC). Returns null when valid, else the reason.</summary>
-    public async Task<string?> VerifyAsync(SnapshotFileInfo snapshot, CancellationToken cancellationToken = default)
+    public static async Task<string?> VerifyAsync(SnapshotFileInfo snapshot, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -302,6 +322,14 @@ public sealed class SnapshotStore
         }
 
         return new SnapshotPurgeResult(deleted, oldestKept);
+    }
+
+    private static async Task ReadBodyAsync(SnapshotFileInfo snapshot, Func<Stream, SnapshotFileInfo, CancellationToken, ValueTask> readBody, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(snapshot.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, IoBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        file.Position = HeaderBytes;
+        var body = new BoundedReadStream(file, snapshot.Length - HeaderBytes - TrailerBytes);
+        await readBody(body, snapshot, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checks length, header and trailer (not the CRC). Leaves the stream position undefined.</summary>

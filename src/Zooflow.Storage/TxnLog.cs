@@ -155,6 +155,39 @@ public sealed partial class TxnLog : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Reads the records of one segment file outside any open log, changing nothing on disk (for <c>zooflow log dump</c>).
+    /// Yields every valid record, then throws <see cref="StorageCorruptionException"/> (file, offset, reason) if the file
+    /// continues with a torn or corrupt record; stops quietly at the end of records.
+    /// </summary>
+    public static IEnumerable<LogRecord> ReadFile(string path)
+    {
+        using var cursor = new SegmentCursor(Path.GetFullPath(path));
+        if (cursor.ReadFileHeader() is { } headerProblem)
+        {
+            throw new StorageCorruptionException($"Transaction log segment '{cursor.Path}' header is invalid: {headerProblem}", cursor.Path, 0);
+        }
+
+        var previous = 0L;
+        while (true)
+        {
+            var status = cursor.Next(previous);
+            if (status == CursorStatus.End)
+            {
+                yield break;
+            }
+
+            if (status == CursorStatus.Bad)
+            {
+                throw new StorageCorruptionException(
+                    $"Transaction log segment '{cursor.Path}' record at offset {cursor.RecordOffset} is invalid: {cursor.Problem}", cursor.Path, cursor.RecordOffset);
+            }
+
+            previous = cursor.Zxid;
+            yield return new LogRecord(cursor.Zxid, cursor.Payload.ToArray());
+        }
+    }
+
+    /// <summary>
     /// Reads the durable records with zxid &gt;= <paramref name="fromZxid"/>, in zxid order, across segments. The set of
     /// records is fixed when this method is called; appends made while iterating are not seen.
     /// </summary>

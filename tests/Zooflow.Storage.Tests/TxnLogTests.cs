@@ -240,3 +240,64 @@ public sealed class TxnLogTests
         Assert.Contains("BatchRecordsMax", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Offline reading of single files, for the dump tools: nothing on disk changes.</summary>
+public sealed class OfflineReadTests
+{
+    [Fact]
+    public async Task ReadFile_TornSegment_YieldsValidRecordsThenThrowsNamingOffset()
+    {
+        using var dir = new TempDirectory();
+        long end;
+        await using (var log = TxnLog.Open(Options(dir.Path)))
+        {
+            await AppendRangeAsync(log, 1, 5);
+            end = log.Segments[0].EndOffset;
+        }
+
+        var file = Path.Combine(dir.Path, "log.1");
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, TxnLog.ReadFile(file).Select(r => r.Zxid));
+        using (var stream = new FileStream(file, FileMode.Open))
+        {
+            stream.SetLength(end - 3);
+        }
+
+        var seen = new List<long>();
+        var error = Assert.Throws<StorageCorruptionException>(() =>
+        {
+            foreach (var record in TxnLog.ReadFile(file))
+            {
+                seen.Add(record.Zxid);
+            }
+        });
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, seen);
+        Assert.Equal(end - 16 - PayloadFor(5).Length, error.Offset);
+        Assert.Equal(end - 3, new FileInfo(file).Length);
+    }
+
+    [Fact]
+    public async Task SnapshotReadFileAsync_ValidAndCorrupt_ReadsOrThrowsWithoutDeletingTemps()
+    {
+        using var dir = new TempDirectory();
+        var info = await new SnapshotStore(dir.Path).WriteAsync(9, async (s, ct) => await s.WriteAsync(new byte[] { 1, 2, 3 }, ct), Ct);
+        var temp = Path.Combine(dir.Path, "snapshot.a.1-1.tmp");
+        await File.WriteAllBytesAsync(temp, [1], Ct);
+
+        byte[]? body = null;
+        var read = await SnapshotStore.ReadFileAsync(info.Path, async (stream, _, ct) =>
+        {
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, ct);
+            body = buffer.ToArray();
+        }, Ct);
+        Assert.Equal(9, read.Zxid);
+        Assert.Equal(new byte[] { 1, 2, 3 }, body);
+        Assert.True(File.Exists(temp));
+
+        var bytes = await File.ReadAllBytesAsync(info.Path, Ct);
+        bytes[17] ^= 0xFF;
+        await File.WriteAllBytesAsync(info.Path, bytes, Ct);
+        var error = await Assert.ThrowsAsync<StorageCorruptionException>(() => SnapshotStore.ReadFileAsync(info.Path, (_, _, _) => ValueTask.CompletedTask, Ct));
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+    }
+}
