@@ -272,9 +272,31 @@ public sealed partial class ZnodeTree
 
         _dataSize -= path.Length + node.Data.Length;
         Unindex(path, node);
+        if (node.Children.Count > 0)
+        {
+            // Only during replay over a fuzzy snapshot: the snapshot already holds children created after this delete's
+            // original run. ZooKeeper leaves them orphaned until later txns overwrite them; dropping them keeps every node's
+            // parent present, and the log's later creates bring back the ones that exist at its end.
+            RemoveDescendants(path, node);
+        }
+
         triggers.Add(new WatchTrigger(path, EventType.NodeDeleted, node.Acl));
         triggers.Add(new WatchTrigger(parentPath, EventType.NodeChildrenChanged, parent.Acl));
         return ErrorCode.Ok;
+    }
+
+    private void RemoveDescendants(string path, Znode node)
+    {
+        foreach (string child in node.Children)
+        {
+            string cp = path + "/" + child;
+            if (_nodes.Remove(cp, out Znode? c))
+            {
+                _dataSize -= cp.Length + c.Data.Length;
+                Unindex(cp, c);
+                RemoveDescendants(cp, c);
+            }
+        }
     }
 
     private void CloseSession(long sessionId, long zxid, IReadOnlyList<string>? paths, List<WatchTrigger> triggers)
@@ -284,12 +306,12 @@ public sealed partial class ZnodeTree
         _sessions.Remove(sessionId);
         if (paths is not null)
         {
+            // Listed paths are deleted whoever owns them now, as ZooKeeper does: prep listed exactly the session's
+            // ephemerals, and during replay over a fuzzy snapshot the node at that path may be a later incarnation
+            // that the log recreates afterwards.
             foreach (string p in paths)
             {
-                if (_nodes.TryGetValue(p, out Znode? n) && n.Kind == ZnodeKind.Ephemeral && n.Owner == sessionId)
-                {
-                    DeleteNode(p, zxid, triggers);
-                }
+                DeleteNode(p, zxid, triggers);
             }
         }
 
