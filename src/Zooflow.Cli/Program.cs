@@ -13,6 +13,8 @@ public static class Program
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(EmbeddedCommand.Create());
+        root.Subcommands.Add(ShellCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(FlumeArgs.Normalize(args)).InvokeAsync();
     }
 }

@@ -16,6 +16,8 @@ public sealed class LayeringTests
         ["Zooflow.DataTree"] = ["Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Server"] = ["Zooflow.Common", "Zooflow.Jute", "Zooflow.DataTree", "Zooflow.Storage", "Zooflow.Consensus"],
         ["Zooflow.Pipeline"] = ["Zooflow.Common"],
+        ["Zooflow.Client"] = ["Zooflow.Common", "Zooflow.Jute"],
+        ["Zooflow.Recipes"] = ["Zooflow.Client", "Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Pipeline.Components"] = ["Zooflow.Common", "Zooflow.Pipeline"],
     };
 
