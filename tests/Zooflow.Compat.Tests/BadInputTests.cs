@@ -177,4 +177,45 @@ public sealed class BadInputTests(ServerPool pool) : IDisposable
 
         await AssertServerHealthyAsync(server, bystander);
     }
+
+    [Theory]
+    [InlineData(ServerKind.ZooKeeper)]
+    [InlineData(ServerKind.Zooflow)]
+    public async Task MaxClientCnxns_LimitReached_ExtraConnectionClosedOthersKeepWorking(ServerKind kind)
+    {
+        // A server of its own: the shared ones run with maxClientCnxns=0 (unlimited).
+        await using var server = await ServerProcess.StartAsync(kind, Ct, maxClientCnxns: 3);
+        var sessions = new List<RawZkClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                sessions.Add(await RawZkClient.OpenSessionAsync(server.Port, Ct));
+            }
+
+            await using var extra = await RawZkClient.ConnectTcpAsync(server.Port, Ct);
+            var refused = false;
+            try
+            {
+                await extra.HandshakeAsync(10000, Ct);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                refused = true;
+            }
+
+            Assert.True(refused || await extra.WaitClosedAsync(CloseTimeout), "connection over maxClientCnxns was served");
+            foreach (var s in sessions)
+            {
+                Assert.Equal(0, await s.ExistsAsync("/", watch: false, Ct));
+            }
+        }
+        finally
+        {
+            foreach (var s in sessions)
+            {
+                await s.DisposeAsync();
+            }
+        }
+    }
 }

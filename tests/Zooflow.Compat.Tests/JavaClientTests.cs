@@ -218,6 +218,16 @@ public sealed class JavaClientTests(ServerPool pool)
     [Theory]
     [InlineData(ServerKind.ZooKeeper)]
     [InlineData(ServerKind.Zooflow)]
+    public async Task Reconnect_NoPersistentWatches_SetWatchesRestoresOneShotWatches(ServerKind kind)
+    {
+        var r = await RunAsync(kind, "reconnectPlain");
+        Assert.Equal("[NodeChildrenChanged , NodeCreated /missing, NodeDataChanged /d, NodeDeleted /gone]", r["reconnectPlain.missedEvents"]);
+        Assert.Equal("[NodeDataChanged /same]", r["reconnectPlain.laterEvents"]);
+    }
+
+    [Theory]
+    [InlineData(ServerKind.ZooKeeper)]
+    [InlineData(ServerKind.Zooflow)]
     public async Task Multi_SuccessAndFailures_AllOrNothingWithPerOperationResults(ServerKind kind)
     {
         var r = await RunAsync(kind, "multi");

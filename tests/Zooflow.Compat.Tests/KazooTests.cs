@@ -70,7 +70,7 @@ empty.data=b''
 root.stat=v=0 cv=13 av=0 dl=0 nc=9 eo=0
 """);
 
-    /// <summary>world/digest/ip/auth ACLs, NoAuth before BadVersion, InvalidACL, DELETE on the parent, ADMIN for setACL.</summary>
+    /// <summary>world/digest/ip/auth ACLs, NoAuth before BadVersion, InvalidACL, DELETE on the parent, ADMIN for setACL, the super user.</summary>
     [Theory]
     [InlineData(ServerKind.ZooKeeper)]
     [InlineData(ServerKind.Zooflow)]
@@ -104,6 +104,11 @@ noAdmin.setAcl=NoAuthError
 noAdmin.getAcl=OK
 noRead.children=NoAuthError
 noRead.exists=OK
+super.get=empty
+super.setAclNoAdmin=OK
+super.getOtherNet=OK
+super.deleteUnderNoDelete=OK
+superWrongPassword.get=NoAuthError
 """);
 
     /// <summary>multi through kazoo transactions.</summary>

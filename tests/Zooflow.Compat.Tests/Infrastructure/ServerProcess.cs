@@ -60,13 +60,18 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(ServerKind kind, CancellationToken cancellationToken = default)
+    /// <summary>The super user's digest (user "super", password <see cref="SuperPassword"/>), configured on both servers.</summary>
+    public const string SuperDigest = "super:g9oN2HttPfn8MMWJZ2r45Np/LIA=";
+    public const string SuperPassword = "superpw";
+
+    /// <summary>Starts a server; <paramref name="maxClientCnxns"/> overrides the default of 0 (unlimited).</summary>
+    public static async Task<ServerProcess> StartAsync(ServerKind kind, CancellationToken cancellationToken = default, int maxClientCnxns = 0)
     {
         for (var attempt = 1; ; attempt++)
         {
             var port = FreePort.Next();
             var dir = new TempDir("zooflow-compat-" + kind.ToString().ToLowerInvariant());
-            var server = Launch(kind, port, dir);
+            var server = Launch(kind, port, dir, maxClientCnxns);
             try
             {
                 await server.WaitReadyAsync(cancellationToken);
@@ -84,7 +89,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ServerProcess Launch(ServerKind kind, int port, TempDir dir)
+    private static ServerProcess Launch(ServerKind kind, int port, TempDir dir, int maxClientCnxns)
     {
         var dataDir = dir.Combine("data");
         System.IO.Directory.CreateDirectory(dataDir);
@@ -93,9 +98,11 @@ public sealed class ServerProcess : IAsyncDisposable
             .Append(CultureInfo.InvariantCulture, $"dataDir={dataDir}\n")
             .Append(CultureInfo.InvariantCulture, $"clientPort={port}\n")
             .Append("clientPortAddress=127.0.0.1\n")
-            .Append("maxClientCnxns=0\n")
+            .Append(CultureInfo.InvariantCulture, $"maxClientCnxns={maxClientCnxns}\n")
             .Append("4lw.commands.whitelist=*\n")
-            .Append("extendedTypesEnabled=true\n");
+            .Append("extendedTypesEnabled=true\n")
+            // ZooKeeper turns unknown zoo.cfg keys into "zookeeper."-prefixed system properties, which is where it reads this.
+            .Append("DigestAuthenticationProvider.superDigest=").Append(SuperDigest).Append('\n');
         if (kind == ServerKind.Zooflow)
         {
             // ZooKeeper reads this one only as a JVM property (see below).

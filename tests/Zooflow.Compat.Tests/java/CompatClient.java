@@ -65,6 +65,7 @@ public class CompatClient {
                 case "ordering" -> ordering();
                 case "sessions" -> sessions();
                 case "reconnect" -> reconnect();
+                case "reconnectPlain" -> reconnectPlain();
                 case "expiry" -> expiry();
                 case "multi" -> multi();
                 case "diff" -> new Diff(Long.parseLong(args[3]), Integer.parseInt(args[4])).run();
@@ -692,6 +693,41 @@ public class CompatClient {
             barrier(zk);
             out("reconnect.laterEvents", rel2(r.drain()));
             out("reconnect.states", r.states);
+            other.close();
+            zk.close();
+        }
+    }
+
+    /** Without persistent watches the client re-registers with the original SetWatches (opcode 101). */
+    static void reconnectPlain() throws Exception {
+        try (Proxy proxy = new Proxy(serverPort())) {
+            Recorder r = new Recorder();
+            ZooKeeper zk = open("127.0.0.1:" + proxy.port(), r, 0, null);
+            ZooKeeper other = open(new Recorder());
+            zk.create(root, EMPTY, OPEN, CreateMode.PERSISTENT);
+            zk.create(root + "/d", EMPTY, OPEN, CreateMode.PERSISTENT);
+            zk.create(root + "/gone", EMPTY, OPEN, CreateMode.PERSISTENT);
+            zk.create(root + "/same", EMPTY, OPEN, CreateMode.PERSISTENT);
+            zk.getData(root + "/d", true, null);
+            zk.exists(root + "/missing", true);
+            zk.getData(root + "/gone", true, null);
+            zk.getChildren(root, true);
+            zk.getData(root + "/same", true, null);
+            r.connected = new CountDownLatch(1);
+            proxy.cut();
+            other.setData(root + "/d", b("changed"), -1);
+            other.create(root + "/missing", EMPTY, OPEN, CreateMode.PERSISTENT);
+            other.delete(root + "/gone", -1);
+            if (!r.connected.await(20, TimeUnit.SECONDS)) throw new IllegalStateException("no reconnect");
+            barrier(zk);
+            List<String> ev = rel2(r.drain());
+            Collections.sort(ev);
+            out("reconnectPlain.missedEvents", ev);
+            // the untouched watch survived the reconnect and still fires once
+            other.setData(root + "/same", b("x"), -1);
+            barrier(other);
+            barrier(zk);
+            out("reconnectPlain.laterEvents", rel2(r.drain()));
             other.close();
             zk.close();
         }

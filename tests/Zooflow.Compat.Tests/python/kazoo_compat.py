@@ -183,7 +183,15 @@ def acl():
     zk.create(ROOT + "/noread", acl=[make_acl("world", "anyone", write=True, create=True, delete=True, admin=True)])
     out("noRead.children", err(lambda: zk.get_children(ROOT + "/noread")))
     out("noRead.exists", err(lambda: zk.exists(ROOT + "/noread")))
-    for c in (zk, alice):
+    # the super user (digest configured on the server) passes every ACL check
+    su = client(auth_data=[("digest", "super:superpw")])
+    out("super.get", su.get(ROOT + "/cr")[0].decode() or "empty")
+    out("super.setAclNoAdmin", err(lambda: su.set_acls(ROOT + "/noadmin", OPEN_ACL_UNSAFE)))
+    out("super.getOtherNet", err(lambda: su.get(ROOT + "/other")))
+    out("super.deleteUnderNoDelete", err(lambda: su.delete(ROOT + "/nodel/child")))
+    wrong = client(auth_data=[("digest", "super:wrong")])
+    out("superWrongPassword.get", err(lambda: wrong.get(ROOT + "/other")))
+    for c in (zk, alice, su, wrong):
         c.stop()
         c.close()
 
