@@ -355,4 +355,34 @@ public class RequestPreparerTests
         h.Apply(b);
         Assert.Equal(0, h.Prep.OutstandingChanges);
     }
+
+    [Fact]
+    public void SuperUser_PassesEveryCheck()
+    {
+        // ZooKeeperServer.checkACL: an id with scheme "super" (added by a superDigest match) skips the ACL.
+        Harness h = NewHarness();
+        h.Create(S, "/locked", acl: [new Acl(Perms.Read, new Id("digest", "nobody:x"))]);
+        IReadOnlyList<Id> super = DigestAuthenticationProvider.Authenticate("super:admin"u8, "super:xQJmxLMiHGwaqBvst5y6rkB6HQs=");
+        Assert.Equal(ErrorCode.NoAuth, h.Prepare(S, OpCode.SetData, new SetDataRequest("/locked", [], -1)).Err);
+        Assert.Equal(ErrorCode.Ok, h.Prepare(S, OpCode.SetData, new SetDataRequest("/locked", [], -1), super).Err);
+        Assert.Equal(ErrorCode.Ok, h.Prepare(S, OpCode.SetAcl, new SetAclRequest("/locked", Acl.OpenAclUnsafe, -1), super).Err);
+    }
+
+    [Fact]
+    public void SkipAcl_DisablesChecks()
+    {
+        Harness h = NewHarness(new DataTreeOptions { SkipAcl = true });
+        h.Create(S, "/ro", acl: Acl.ReadAclUnsafe);
+        Assert.Equal(ErrorCode.Ok, h.Prepare(S, OpCode.SetData, new SetDataRequest("/ro", [], -1)).Err);
+    }
+
+    [Fact]
+    public void Reset_ForgetsSpeculativeState()
+    {
+        Harness h = NewHarness();
+        h.Prepare(S, OpCode.Create, Create("/a"));
+        h.Prep.Reset();
+        Assert.Equal(0, h.Prep.OutstandingChanges);
+        Assert.Equal(ErrorCode.Ok, h.Prepare(S, OpCode.Create, Create("/a")).Err);
+    }
 }

@@ -194,4 +194,27 @@ public class WatchManagerTests
         ApplyResult r = h.Create(A, "/n");
         Assert.Equal([(B, EventType.NodeCreated, "/n"), (B, EventType.NodeChildrenChanged, "/")], w.TriggerAll(r.Triggers).Select(d => (d.SessionId, d.Event.Type, d.Event.Path)));
     }
+
+    [Fact]
+    public void OneShotAfterPersistentOnSamePath_ReplacesTheMode_As38Does()
+    {
+        // ZooKeeper 3.8 WatcherModeManager keeps one mode per (watcher, path): getData(watch) after addWatch(PERSISTENT)
+        // turns the data-table entry into a one-shot watch (ZOOKEEPER-4466 changed this only in later releases).
+        var w = new WatchManager();
+        w.AddWatch(A, "/a", AddWatchMode.Persistent);
+        w.AddWatch(A, "/a", WatchKind.Data);
+        Assert.Single(Fire(w, T("/a", EventType.NodeDataChanged)));
+        Assert.Empty(Fire(w, T("/a", EventType.NodeDataChanged)));
+        Assert.Single(Fire(w, T("/a", EventType.NodeChildrenChanged))); // the child-table entry is still persistent
+        Assert.Single(Fire(w, T("/a", EventType.NodeChildrenChanged)));
+    }
+
+    [Fact]
+    public void PersistentWatch_OnDelete_FiresOnceAndStays()
+    {
+        var w = new WatchManager();
+        w.AddWatch(A, "/a", AddWatchMode.Persistent);
+        Assert.Equal([(A, EventType.NodeDeleted, "/a")], Fire(w, T("/a", EventType.NodeDeleted)));
+        Assert.Equal([(A, EventType.NodeCreated, "/a")], Fire(w, T("/a", EventType.NodeCreated)));
+    }
 }

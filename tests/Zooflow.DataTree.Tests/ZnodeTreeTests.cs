@@ -301,4 +301,59 @@ public class ZnodeTreeTests
         Assert.Equal(["/t"], copy.Ttls);
         Assert.Equal(tree.ApproximateDataSize, copy.ApproximateDataSize);
     }
+
+    [Fact]
+    public void ApplyDeleteContainer_DeletesLikeDelete()
+    {
+        var tree = new ZnodeTree();
+        tree.Apply(H(1, OpCode.CreateContainer), new CreateContainerTxn("/c", [], Acl.OpenAclUnsafe, 1));
+        ApplyResult r = tree.Apply(H(2, OpCode.DeleteContainer, session: 0), new DeleteTxn("/c"));
+        Assert.Equal(ErrorCode.Ok, r.Err);
+        Assert.False(tree.Exists("/c"));
+        Assert.Empty(tree.Containers);
+    }
+
+    [Fact]
+    public void ApplyCloseSession_WithoutBody_DeletesAllOfTheSessionsEphemerals()
+    {
+        // Older logs carry closeSession without a body (DataTree.killSession(session, zxid)).
+        var tree = new ZnodeTree();
+        tree.Apply(H(1, OpCode.CreateSession, 3), new CreateSessionTxn(5000));
+        tree.Apply(H(2, OpCode.Create, 3), new CreateTxn("/e", [], Acl.OpenAclUnsafe, true, 1));
+        tree.Apply(H(3, OpCode.CloseSession, 3), null);
+        Assert.False(tree.Exists("/e"));
+        Assert.Equal(0, tree.EphemeralCount);
+    }
+
+    [Fact]
+    public void ApplyDelete_OfNodeWithChildrenDuringReplay_DropsDescendants()
+    {
+        var tree = new ZnodeTree();
+        tree.Apply(H(1, OpCode.Create), new CreateTxn("/a", [], Acl.OpenAclUnsafe, false, 1));
+        tree.Apply(H(2, OpCode.Create), new CreateTxn("/a/b", [], Acl.OpenAclUnsafe, false, 1));
+        tree.Apply(H(3, OpCode.Create, 5), new CreateTxn("/a/b/e", [], Acl.OpenAclUnsafe, true, 1));
+        tree.Apply(H(4, OpCode.Delete), new DeleteTxn("/a"));
+        Assert.False(tree.Exists("/a/b"));
+        Assert.False(tree.Exists("/a/b/e"));
+        Assert.Equal(0, tree.EphemeralCount);
+        Assert.Equal(4, tree.NodeCount);
+    }
+
+    [Fact]
+    public void Apply_BodyOfWrongType_Throws()
+    {
+        var tree = new ZnodeTree();
+        Assert.Throws<ArgumentException>(() => tree.Apply(H(1, OpCode.SetData), new DeleteTxn("/a")));
+        Assert.Throws<ArgumentException>(() => tree.Apply(H(1, OpCode.GetData), null));
+    }
+
+    [Fact]
+    public void EnumerateNodes_PreOrderSorted()
+    {
+        var tree = new ZnodeTree();
+        tree.Apply(H(1, OpCode.Create), new CreateTxn("/b", [], Acl.OpenAclUnsafe, false, 1));
+        tree.Apply(H(2, OpCode.Create), new CreateTxn("/a", [], Acl.OpenAclUnsafe, false, 2));
+        tree.Apply(H(3, OpCode.Create), new CreateTxn("/a/c", [], Acl.OpenAclUnsafe, false, 1));
+        Assert.Equal(["/", "/a", "/a/c", "/b", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"], tree.EnumerateNodes().Select(v => v.Path));
+    }
 }
