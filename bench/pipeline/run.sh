@@ -47,11 +47,15 @@ if ! command -v syslog-ng >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syslog-ng-core >/dev/null
 fi
 
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   echo "building Release ..." >&2
   dotnet build "$root/src/Zooflow.Cli" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 fi
 cli="$root/src/Zooflow.Cli/bin/Release/net10.0/zooflow.dll"
+# Runner backoff: Flume's 1000/5000 ms lets an idle-at-start sink sleep while the source fills the channel; a short
+# backoff keeps the sink polling (BENCH_RUNNER_FLAGS="" measures with Flume's defaults).
+runner_flags="${BENCH_RUNNER_FLAGS---backoff-increment-ms 1 --max-backoff-ms 10}"
 
 echo "generating $lines lines of $line_bytes bytes ..." >&2
 python3 - "$work/input.txt" "$lines" "$line_bytes" <<'PY'
@@ -87,7 +91,7 @@ a1.sinks.k1.batchSize = 1000
 a1.sinks.k1.channel = c1
 CONF
 echo "(a) seq -> memory -> null, $seq_events events ..." >&2
-dotnet "$cli" agent -n a1 -f "$work/seq.conf" --no-reload-conf -Dflume.monitoring.type=http -Dflume.monitoring.port="$metrics_port" \
+dotnet "$cli" agent -n a1 -f "$work/seq.conf" --no-reload-conf $runner_flags -Dflume.monitoring.type=http -Dflume.monitoring.port="$metrics_port" \
   -Dflume.monitoring.bind=127.0.0.1 > "$work/seq.log" 2>&1 &
 seq_pid=$!; pids+=("$seq_pid")
 wait_port "$metrics_port" "$seq_pid"
@@ -118,7 +122,7 @@ a1.sinks.k1.sink.rollInterval = 0
 a1.sinks.k1.sink.batchSize = 1000
 CONF
 echo "(b) zooflow netcat -> memory -> file_roll, $lines lines ..." >&2
-dotnet "$cli" agent -n a1 -f "$work/tcp.conf" --no-reload-conf > "$work/tcp.log" 2>&1 &
+dotnet "$cli" agent -n a1 -f "$work/tcp.conf" --no-reload-conf $runner_flags > "$work/tcp.log" 2>&1 &
 tcp_pid=$!; pids+=("$tcp_pid")
 wait_port "$port" "$tcp_pid"
 zf_result="$(python3 "$here/measure.py" tcp --port "$port" --input "$work/input.txt" --output-dir "$work/zooflow-out" \
@@ -147,6 +151,7 @@ sng_result="$(python3 "$here/measure.py" tcp --port "$sport" --input "$work/inpu
 stop "$sng_pid"
 if ! cmp -s "$work/input.txt" "$work/syslog-ng-out/out.log"; then sng_check="DIFFERS"; else sng_check="identical"; fi
 
+echo "load average before the run: $load_before" >&2
 python3 - "$seq_result" "$zf_result" "$sng_result" "$zf_check" "$sng_check" "$lines" "$seq_events" <<'PY'
 import json, sys
 seq, zf, sng = (json.loads(x) for x in sys.argv[1:4])
