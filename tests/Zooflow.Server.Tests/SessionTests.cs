@@ -102,3 +102,75 @@ public sealed class SessionTests
         Assert.Contains("0xf4240", await server.Logs.WaitForAsync(1010), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Re-registration of watches after a reconnect, and shutdown with clients attached.</summary>
+public sealed class ReconnectAndShutdownTests
+{
+    [Fact]
+    public async Task SetWatches_AfterReconnect_MissedChangeDeliveredBeforeReply()
+    {
+        await using var server = await TestServer.StartAsync();
+        var first = await RawClient.ConnectAsync(server.EndPoint, timeoutMs: 10000);
+        var created = await first.CreateAsync("/sw", "0");
+        await first.GetDataAsync("/sw", watch: true);
+        var (id, password) = (first.SessionId, first.Password);
+        first.Drop();
+        await using (var other = await RawClient.ConnectAsync(server.EndPoint))
+        {
+            await other.SetDataAsync("/sw", "1");
+        }
+
+        await using var second = await RawClient.OpenAsync(server.EndPoint);
+        await second.HandshakeAsync(10000, id, password);
+        var xid = await second.SendAsync(OpCode.SetWatches, new SetWatches(created.Header.Zxid, ["/sw"], [], []), Xids.SetWatches);
+
+        var firstFrame = await second.ReceiveAsync();
+        Assert.True(firstFrame.IsNotification);
+        Assert.Equal(new WatcherEvent(EventType.NodeDataChanged, KeeperState.SyncConnected, "/sw"), firstFrame.Read<WatcherEvent>());
+        Assert.Equal(xid, (await second.ReceiveAsync()).Header.Xid);
+    }
+
+    [Fact]
+    public async Task Reconfig_Standalone_ReconfigDisabledAndConnectionStaysOpen()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var client = await RawClient.ConnectAsync(server.EndPoint);
+
+        // reconfig body: joiningServers, leavingServers, newMembers (ustrings) and curConfigId (long).
+        var xid = client.NextXid();
+        var frame = new List<byte>();
+        void Int(int v) => frame.AddRange([(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v]);
+        Int(4 + 4 + 4 + 4 + 4 + 8);
+        Int(xid);
+        Int((int)OpCode.Reconfig);
+        Int(-1);
+        Int(-1);
+        Int(-1);
+        Int(-1);
+        Int(-1);
+        await client.SendRawAsync([.. frame]);
+
+        var reply = await client.ReplyToAsync(xid);
+        Assert.Equal(ErrorCode.ReconfigDisabled, reply.Header.Err);
+        Assert.Equal(ErrorCode.Ok, (await client.PingAsync()).Header.Err);
+    }
+
+    [Fact]
+    public async Task Dispose_WithConnectedClients_StopsAndClosesThem()
+    {
+        var server = await TestServer.StartAsync();
+        var clients = new List<RawClient>();
+        for (var i = 0; i < 3; i++)
+        {
+            clients.Add(await RawClient.ConnectAsync(server.EndPoint));
+        }
+
+        await server.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+
+        foreach (var client in clients)
+        {
+            Assert.True(await client.ClosedByServerAsync());
+            await client.DisposeAsync();
+        }
+    }
+}

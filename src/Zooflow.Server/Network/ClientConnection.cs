@@ -227,6 +227,11 @@ internal sealed class ClientConnection
                 {
                     works.Add(new RequestWork(this, header, body, _server.NowMs()));
                 }
+                else if (header.Type == OpCode.Reconfig)
+                {
+                    // A valid request that standalone refuses (ReconfigDisabled) without closing, as ZooKeeper does.
+                    works.Add(new RequestWork(this, header, null, _server.NowMs()));
+                }
                 else
                 {
                     works.Add(new RequestWork(this, header, null, _server.NowMs()) { Known = false });
