@@ -400,52 +400,35 @@ public sealed class WatchManager
     }
 
     /// <summary>Total watches over both tables (ZooKeeper's mntr <c>zk_watch_count</c>: data + child).</summary>
-    public int WatchCount
+    public int WatchCount => CountEntries(_data) + CountEntries(_child);
+
+    /// <summary>Watches in the data table only: the "Total watches" of wchs (ZooKeeper's <c>DataTree.dumpWatchesSummary</c>
+    /// reports the data watch manager only).</summary>
+    public int DataWatchCount => CountEntries(_data);
+
+    /// <summary>Distinct paths in the data table (wchs "watching N paths", data table only as in ZooKeeper).</summary>
+    public int WatchedPathCount => _data.ByPath.Count;
+
+    /// <summary>Sessions with a watch in the data table (wchs "N connections", data table only as in ZooKeeper).</summary>
+    public int WatchingSessionCount => _data.BySession.Count;
+
+    private static int CountEntries(Table t)
     {
-        get
+        int n = 0;
+        foreach (HashSet<string> p in t.BySession.Values)
         {
-            int n = 0;
-            foreach (HashSet<string> p in _data.BySession.Values)
-            {
-                n += p.Count;
-            }
-
-            foreach (HashSet<string> p in _child.BySession.Values)
-            {
-                n += p.Count;
-            }
-
-            return n;
+            n += p.Count;
         }
+
+        return n;
     }
 
-    /// <summary>Number of distinct watched paths over both tables (wchs "watching N paths").</summary>
-    public int WatchedPathCount
-    {
-        get
-        {
-            var paths = new HashSet<string>(_data.ByPath.Keys, StringComparer.Ordinal);
-            paths.UnionWith(_child.ByPath.Keys);
-            return paths.Count;
-        }
-    }
-
-    /// <summary>Number of sessions holding at least one watch (wchs "N connections").</summary>
-    public int WatchingSessionCount
-    {
-        get
-        {
-            var s = new HashSet<long>(_data.BySession.Keys);
-            s.UnionWith(_child.BySession.Keys);
-            return s.Count;
-        }
-    }
-
-    /// <summary>For wchc: each watching session with its watched paths (both tables merged), sorted.</summary>
-    public IReadOnlyList<(long SessionId, IReadOnlyList<string> Paths)> WatchesBySession()
+    /// <summary>For wchc: each watching session with its watched paths, sorted. Like ZooKeeper (<c>DataTree.dumpWatches</c>)
+    /// only the data table is listed unless <paramref name="includeChildWatches"/> is set.</summary>
+    public IReadOnlyList<(long SessionId, IReadOnlyList<string> Paths)> WatchesBySession(bool includeChildWatches = false)
     {
         var map = new SortedDictionary<long, SortedSet<string>>();
-        foreach (Table t in new[] { _data, _child })
+        foreach (Table t in includeChildWatches ? new[] { _data, _child } : [_data])
         {
             foreach ((long s, HashSet<string> paths) in t.BySession)
             {
@@ -468,11 +451,12 @@ public sealed class WatchManager
         return result;
     }
 
-    /// <summary>For wchp: each watched path with its watching sessions (both tables merged), sorted.</summary>
-    public IReadOnlyList<(string Path, IReadOnlyList<long> SessionIds)> WatchesByPath()
+    /// <summary>For wchp: each watched path with its watching sessions, sorted. Like ZooKeeper only the data table is listed
+    /// unless <paramref name="includeChildWatches"/> is set.</summary>
+    public IReadOnlyList<(string Path, IReadOnlyList<long> SessionIds)> WatchesByPath(bool includeChildWatches = false)
     {
         var map = new SortedDictionary<string, SortedSet<long>>(StringComparer.Ordinal);
-        foreach (Table t in new[] { _data, _child })
+        foreach (Table t in includeChildWatches ? new[] { _data, _child } : [_data])
         {
             foreach ((string p, SortedDictionary<long, Mode> sessions) in t.ByPath)
             {

@@ -126,19 +126,24 @@ public class WatchManagerTests
     [Fact]
     public void Listings_ForFourLetterWords()
     {
+        // mntr zk_watch_count counts both tables; wchs/wchc/wchp show the data table only (DataTree.dumpWatches*).
         var w = new WatchManager();
         w.AddWatch(A, "/a", WatchKind.Data);
         w.AddWatch(A, "/b", WatchKind.Child);
         w.AddWatch(B, "/a", WatchKind.Child);
-        Assert.Equal(3, w.WatchCount);
+        w.AddWatch(B, "/c", WatchKind.Data);
+        Assert.Equal(4, w.WatchCount);
+        Assert.Equal(2, w.DataWatchCount);
         Assert.Equal(2, w.WatchedPathCount);
         Assert.Equal(2, w.WatchingSessionCount);
         IReadOnlyList<(long SessionId, IReadOnlyList<string> Paths)> bySession = w.WatchesBySession();
         Assert.Equal(A, bySession[0].SessionId);
-        Assert.Equal(["/a", "/b"], bySession[0].Paths);
+        Assert.Equal(["/a"], bySession[0].Paths);
+        Assert.Equal(["/a", "/b"], w.WatchesBySession(includeChildWatches: true)[0].Paths);
         IReadOnlyList<(string Path, IReadOnlyList<long> SessionIds)> byPath = w.WatchesByPath();
-        Assert.Equal("/a", byPath[0].Path);
-        Assert.Equal([A, B], byPath[0].SessionIds);
+        Assert.Equal(["/a", "/c"], byPath.Select(p => p.Path));
+        Assert.Equal([A], byPath[0].SessionIds);
+        Assert.Equal([A, B], w.WatchesByPath(includeChildWatches: true)[0].SessionIds);
     }
 
     [Fact]
