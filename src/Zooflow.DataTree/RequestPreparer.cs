@@ -348,7 +348,7 @@ public sealed class RequestPreparer
             return ErrorCode.NoAuth;
         }
 
-        data ??= [];
+        data ??= JuteNull.Buffer; // null data stays null on the wire (length -1), as ZooKeeper keeps it
         if (_options.DataLengthMax is int max && data.Length > max)
         {
             return ErrorCode.BadArguments;
@@ -525,7 +525,7 @@ public sealed class RequestPreparer
             return ErrorCode.NoAuth;
         }
 
-        byte[] data = r.Data ?? [];
+        byte[] data = r.Data ?? JuteNull.Buffer;
         if (_options.DataLengthMax is int max && data.Length > max)
         {
             return ErrorCode.BadArguments;

@@ -139,7 +139,7 @@ public sealed partial class ZnodeTree
                     return (ErrorCode.NoNode, t.Path, null);
                 }
 
-                byte[] data = t.Data ?? [];
+                byte[] data = t.Data ?? JuteNull.Buffer;
                 _dataSize += data.Length - n.Data.Length;
                 n.Data = data;
                 n.Mtime = header.Time;
@@ -228,7 +228,7 @@ public sealed partial class ZnodeTree
 
         var node = new Znode
         {
-            Data = data ?? [],
+            Data = data ?? JuteNull.Buffer,
             Acl = acl,
             Czxid = header.Zxid,
             Mzxid = header.Zxid,

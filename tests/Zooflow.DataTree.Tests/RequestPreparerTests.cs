@@ -385,4 +385,18 @@ public class RequestPreparerTests
         Assert.Equal(0, h.Prep.OutstandingChanges);
         Assert.Equal(ErrorCode.Ok, h.Prepare(S, OpCode.Create, Create("/a")).Err);
     }
+
+    [Fact]
+    public void NullData_StaysTheJuteNullSentinel()
+    {
+        // ZooKeeper keeps null data null (getData returns null, the wire carries length -1); Jute's sentinel carries that.
+        Harness h = NewHarness();
+        h.Run(S, OpCode.Create, new CreateRequest("/n", null!, Acl.OpenAclUnsafe, CreateMode.Persistent));
+        Assert.True(h.Tree.TryGetData("/n", out byte[] data, out Stat stat, out _));
+        Assert.True(JuteNull.IsNull(data));
+        Assert.Equal(0, stat.DataLength);
+        h.Run(S, OpCode.SetData, new SetDataRequest("/n", JuteNull.Buffer, -1));
+        Assert.True(h.Tree.TryGetData("/n", out data, out _, out _));
+        Assert.Same(JuteNull.Buffer, data);
+    }
 }
