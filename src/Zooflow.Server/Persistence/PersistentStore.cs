@@ -281,16 +281,14 @@ public sealed class PersistentStore : IAsyncDisposable
             }
         }
 
+        // Written in place and fsynced; a torn file (length != 32) is replaced, costing only the sessions of that crash.
         var secret = RandomNumberGenerator.GetBytes(32);
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             stream.Write(secret);
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temp, path, overwrite: true);
-        DirectorySync.Fsync(dataDir);
         return secret;
     }
 
