@@ -151,6 +151,24 @@ public sealed class SinkTests
     }
 
     [Fact]
+    public async Task FileRoll_AvroEventDeflate_ContainerFileUsesDeflateCodec()
+    {
+        var dir = TempDir();
+        var channel = Channel();
+        var sink = await StartFileRollAsync(channel, dir, null, null, ("sink.serializer", "avro_event"), ("sink.serializer.compressionCodec", "deflate"), ("sink.batchSize", "1000"));
+        var bodies = Enumerable.Range(0, 500).Select(i => $"compressible line {i % 7}").ToArray();
+        await PutAsync(channel, bodies.Select(b => TextEvent(b)).ToArray());
+
+        await sink.ProcessAsync(TestContext.Current.CancellationToken);
+        var path = sink.CurrentFile!;
+        await sink.StopAsync(TestContext.Current.CancellationToken);
+
+        using var reader = DataFileReader<GenericRecord>.OpenReader(path);
+        Assert.Equal("deflate", reader.GetMetaString("avro.codec"));
+        Assert.Equal(bodies, reader.NextEntries.Select(r => System.Text.Encoding.UTF8.GetString((byte[])r["body"])));
+    }
+
+    [Fact]
     public async Task FileRoll_DirectoryCannotBeCreated_ThrowsDeliveryExceptionAndKeepsEventsInChannel()
     {
         var dir = TempDir();
