@@ -51,7 +51,7 @@ public static class AgentBuilder
             var validSources = sources.Where(s => s.Valid).Select(s => s.Plan!).ToList();
             var validSinks = sinks.Where(s => s.Value.Valid).Select(s => s.Value.Plan!).ToList();
 
-            foreach (var channel in validChannels)
+            foreach (var channel in _errors.Count > 0 ? [] : validChannels)
             {
                 if (!validSources.Any(s => s.Channels.Contains(channel.Name)) && !validSinks.Any(s => s.Channel == channel.Name))
                 {
@@ -214,6 +214,10 @@ public static class AgentBuilder
             {
                 errors.Add(new ConfigError(prefix + "type", typeValue.Location,
                     $"'{typeValue.Value}' is not a known {kindName} type (allowed: {string.Join(", ", registry.AllowedNames(kind))}; Flume's Java class names for these are accepted too){Hint(kind, typeValue.Value)}"));
+                if (typeValue.Value.Contains("kafka", StringComparison.OrdinalIgnoreCase))
+                {
+                    KafkaAdvice(prefix, properties, location);
+                }
                 _errors.AddRange(errors);
                 return new Built<T>(null, null, null, context, false);
             }
@@ -233,6 +237,27 @@ public static class AgentBuilder
             _errors.AddRange(errors);
             Func<T> factory = () => (T)type.Create(name, Context(prefix, properties, location, []));
             return new Built<T>(instance, type, factory, context, errors.Count == 0);
+        }
+
+        /// <summary>The Kafka mistakes Flume would not report (flume.md §3): its client only warns about unknown
+        /// producer keys, so the intended settings silently do not apply.</summary>
+        private void KafkaAdvice(string prefix, IReadOnlyDictionary<string, ConfigValue> properties, string location)
+        {
+            if (!properties.ContainsKey("kafka.bootstrap.servers"))
+            {
+                _warnings.Add(new ConfigError(prefix + "kafka.bootstrap.servers", location,
+                    "is not set; Flume's Kafka components fail with \"Bootstrap Servers must be specified\" (allowed: host:port[,host:port...])"));
+            }
+            if (properties.TryGetValue("kafka.producer.required.acks", out var acks))
+            {
+                _warnings.Add(new ConfigError(prefix + "kafka.producer.required.acks", acks.Location,
+                    $"'{acks.Value}': 'required.acks' is the old 0.8 producer name; the Kafka producer ignores it and keeps Flume's default acks=1 (allowed: kafka.producer.acks = 0, 1, -1 or all)"));
+            }
+            if (properties.TryGetValue("kafka.producer.partition.key", out var key))
+            {
+                _warnings.Add(new ConfigError(prefix + "kafka.producer.partition.key", key.Location,
+                    $"'{key.Value}': 'partition.key' is not a Kafka producer property and is ignored (keyed partitioning in Flume comes from the event header 'key', e.g. a static interceptor, or from partitionIdHeader/defaultPartitionId)"));
+            }
         }
 
         private static string Hint(ComponentKind kind, string typeName)

@@ -283,6 +283,10 @@ public sealed class ValidationTests
         Assert.Contains("logger", kafka.Message);
         Assert.Contains("org.apache.flume.sink.kafka.KafkaSink", kafka.Message);
 
+        Assert.Contains(result.Warnings, w => w.Key == "a1.sinks.k1.kafka.bootstrap.servers" && w.Message.Contains("Bootstrap Servers must be specified"));
+        Assert.Contains(result.Warnings, w => w.Key == "a1.sinks.k1.kafka.producer.required.acks" && w.Location == "flume.conf:14" && w.Message.Contains("kafka.producer.acks"));
+        Assert.Contains(result.Warnings, w => w.Key == "a1.sinks.k1.kafka.producer.partition.key" && w.Location == "flume.conf:15" && w.Message.Contains("header 'key'"));
+
         // Flume would drop agent1/agent2 and a1 silently and start an empty agent; we name each problem instead.
         Assert.True(result.HasErrors);
         Assert.Empty(result.Plan.Sources);
