@@ -18,7 +18,7 @@ public sealed class TestServer : IAsyncDisposable
     public const string ZooKeeperJuteJar = "/usr/share/java/zookeeper-jute.jar";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45);
     private readonly string _dir;
-    private readonly TestProcess _process;
+    private TestProcess _process;
 
     private TestServer(ServerKind kind, int port, string dir, TestProcess process)
     {
@@ -187,6 +187,26 @@ public sealed class TestServer : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Kind} server on port {Port} not ready within {StartTimeout.TotalSeconds} s (last srvr: '{last}')\n{Output}");
+    }
+
+    /// <summary>Kills the server (SIGKILL, by our PID) and starts it again on the same port and data directory.</summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        await _process.DisposeAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            _process = Launch(Kind, Port, _dir)._process;
+            try
+            {
+                await WaitReadyAsync(cancellationToken);
+                return;
+            }
+            catch (Exception) when (attempt < 20 && Output.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                await _process.DisposeAsync();
+                await Task.Delay(250, cancellationToken);
+            }
+        }
     }
 
     public static async Task<string> FourLetterWordAsync(int port, string word, CancellationToken cancellationToken)
