@@ -7,7 +7,10 @@ namespace Zooflow.Cli;
 public static class Program
 {
     /// <summary>Parses the command line and runs the chosen subcommand; the exit code is the subcommand's.</summary>
-    public static Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => BuildRoot().Parse(FlumeArgs.Normalize(args)).InvokeAsync();
+
+    /// <summary>The command tree; <see cref="EmbeddedCommand"/> also runs subcommands through it.</summary>
+    internal static RootCommand BuildRoot()
     {
         var root = new RootCommand("Zooflow: a ZooKeeper-compatible coordination service and a Flume-compatible pipeline agent.");
         root.Subcommands.Add(ServerCommand.Create());
@@ -15,6 +18,6 @@ public static class Program
         root.Subcommands.Add(EmbeddedCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
-        return root.Parse(FlumeArgs.Normalize(args)).InvokeAsync();
+        return root;
     }
 }
