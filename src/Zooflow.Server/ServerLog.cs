@@ -60,8 +60,8 @@ internal static partial class ServerLog
     [LoggerMessage(3001, LogLevel.Error, "State machine stopped on an unexpected error")]
     public static partial void StateMachineFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(3002, LogLevel.Error, "Transaction log failed; the server cannot accept writes")]
-    public static partial void LogFailed(ILogger logger, Exception exception);
+    [LoggerMessage(3002, LogLevel.Error, "Transaction log append of {Count} transactions from zxid 0x{Zxid:x} failed; those writes and the ones prepared after them are answered SystemError, reads go on")]
+    public static partial void LogFailed(ILogger logger, int count, long zxid, Exception exception);
 
     [LoggerMessage(3004, LogLevel.Error, "Closed connection from {Client}: failed to process request type {OpCode} (replied MarshallingError)")]
     public static partial void RequestFailed(ILogger logger, EndPoint? client, int opCode, Exception exception);

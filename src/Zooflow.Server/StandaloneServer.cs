@@ -22,6 +22,7 @@ public sealed class StandaloneServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly byte[] _sessionSecret;
     private readonly ITxnLog _log;
+    private readonly ZnodeTree? _tree;
     private readonly CancellationTokenSource _stopping = new();
     private Channel<Work>? _inbox;
     private StateMachine? _machine;
@@ -34,9 +35,13 @@ public sealed class StandaloneServer : IAsyncDisposable
     /// <param name="loggerFactory">Where log lines go; null for none.</param>
     /// <param name="time">The clock (tests may pass a fake one); null for the system clock.</param>
     /// <param name="sessionSecret">Secret that session passwords derive from; null for 32 random bytes.</param>
-    /// <param name="log">The transaction log; null for the in-memory pass-through.</param>
-    public StandaloneServer(ServerOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? time = null, byte[]? sessionSecret = null, ITxnLog? log = null)
+    /// <param name="log">The transaction log; null for the in-memory pass-through. Owned: disposed with the server.</param>
+    /// <param name="tree">The committed tree to serve, e.g. recovered from snapshot + log (its sessions are restored and
+    /// expire unless their clients reconnect in time); null for an empty tree.</param>
+    public StandaloneServer(ServerOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? time = null, byte[]? sessionSecret = null,
+        ITxnLog? log = null, ZnodeTree? tree = null)
     {
+        _tree = tree;
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _time = time ?? TimeProvider.System;
@@ -58,7 +63,7 @@ public sealed class StandaloneServer : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         var context = new ServerContext(_options, _time, logger, _inbox.Writer);
-        var tree = new ZnodeTree();
+        var tree = _tree ?? new ZnodeTree();
 
         // The chain: connections → inbox → state machine (prep) → log stage → state machine (apply, notify, reply).
         _machine = new StateMachine(context, _inbox, tree, _log, _sessionSecret);
@@ -70,6 +75,22 @@ public sealed class StandaloneServer : IAsyncDisposable
             TickAsync(ReapWork.Instance, TimeSpan.FromMilliseconds(_options.ContainerCheckIntervalMs), _stopping.Token));
         ServerLog.Ready(logger, _listener.LocalEndPoint, _options.DataDir);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the state machine loop, the only thread that may touch the tree (e.g. a fuzzy
+    /// snapshot copying a chunk of nodes between transactions). Completes when the action ran.
+    /// </summary>
+    public async Task RunOnLoopAsync(Action<ZnodeTree> action, CancellationToken cancellationToken)
+    {
+        var inbox = _inbox ?? throw new InvalidOperationException("The server has not started.");
+        var work = new QueryWork(machine =>
+        {
+            action(machine.Tree);
+            return string.Empty;
+        });
+        await inbox.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+        await work.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task TickAsync(Work work, TimeSpan period, CancellationToken cancellationToken)

@@ -24,14 +24,14 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IPEndPoint EndPoint => Server.EndPoint;
 
-    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null)
+    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, Pipeline.ITxnLog? log = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "zooflow-server-tests", Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(dataDir);
         var options = new ServerOptions { ClientPort = 0, ClientPortAddress = IPAddress.Loopback, DataDir = dataDir, TickTimeMs = 200 };
         options = configure?.Invoke(options) ?? options;
         var logs = new CapturingLoggerFactory();
-        var server = new StandaloneServer(options, logs, sessionSecret: new byte[32]);
+        var server = new StandaloneServer(options, logs, sessionSecret: new byte[32], log: log);
         await server.StartAsync();
         return new TestServer(server, dataDir, options, logs);
     }

@@ -17,10 +17,12 @@ internal sealed class LogStage
     private readonly Channel<LoggedTxn> _input;
     private readonly ITxnLog _log;
     private readonly Action<IReadOnlyList<LoggedTxn>> _onDurable;
-    private readonly Action<Exception> _onFailed;
+    private readonly Action<IReadOnlyList<LoggedTxn>, Exception> _onFailed;
+    private int _failedEpoch = -1;
+    private Exception? _lastFailure;
     private readonly ILogger _logger;
 
-    public LogStage(ITxnLog log, int capacity, Action<IReadOnlyList<LoggedTxn>> onDurable, Action<Exception> onFailed, ILogger logger)
+    public LogStage(ITxnLog log, int capacity, Action<IReadOnlyList<LoggedTxn>> onDurable, Action<IReadOnlyList<LoggedTxn>, Exception> onFailed, ILogger logger)
     {
         _log = log;
         _onDurable = onDurable;
@@ -50,22 +52,48 @@ internal sealed class LogStage
             while (await _input.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var batch = new List<LoggedTxn>();
+                List<LoggedTxn>? refused = null;
                 while (batch.Count < BatchMax && _input.Reader.TryRead(out var txn))
                 {
-                    batch.Add(txn);
+                    if (txn.Epoch <= _failedEpoch)
+                    {
+                        // Prepared on top of a transaction that failed to append: refuse it too, in order.
+                        (refused ??= []).Add(txn);
+                    }
+                    else
+                    {
+                        batch.Add(txn);
+                    }
                 }
 
-                await _log.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+                if (refused is not null)
+                {
+                    _onFailed(refused, _lastFailure!);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await _log.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    ServerLog.LogFailed(_logger, batch.Count, batch[0].Header.Zxid, ex);
+                    _failedEpoch = Math.Max(_failedEpoch, batch[^1].Epoch);
+                    _lastFailure = ex;
+                    _onFailed(batch, ex);
+                    continue;
+                }
+
                 _onDurable(batch);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-        }
-        catch (Exception ex)
-        {
-            ServerLog.LogFailed(_logger, ex);
-            _onFailed(ex);
         }
     }
 }

@@ -8,14 +8,6 @@ internal sealed partial class StateMachine
 {
     private void SubmitWrite(Session session, RequestWork request)
     {
-        if (_logFailed)
-        {
-            // The log can no longer make writes durable: refuse them, keep serving reads.
-            session.Pending.Enqueue(new PendingRequest(request) { Ready = true, PrepError = ErrorCode.SystemError });
-            Drain(session);
-            return;
-        }
-
         var prepared = _preparer.Prepare(session.Id, request.Header.Xid, request.Header.Type, request.Body,
             request.Connection.AuthIds, NextZxid(), _server.NowMs());
         var zxid = Submit(prepared);
@@ -88,11 +80,6 @@ internal sealed partial class StateMachine
     /// deleteContainer transactions of no session; prep re-checks each one.</summary>
     private void ReapContainersAndTtls()
     {
-        if (_logFailed)
-        {
-            return;
-        }
-
         foreach (var path in _tree.FindExpiredContainersAndTtls(_server.NowMs(), _server.Options.ContainerMaxNeverUsedIntervalMs))
         {
             if (_inFlight >= _server.Options.MaxInFlightTxns)

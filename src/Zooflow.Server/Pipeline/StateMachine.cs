@@ -31,13 +31,13 @@ internal sealed partial class StateMachine
     private readonly WatchManager _watches = new();
     private readonly SessionTracker _sessions;
     private readonly LogStage _log;
-    private readonly Queue<IReadOnlyList<LoggedTxn>> _durable = new();
+    private readonly Queue<(IReadOnlyList<LoggedTxn> Batch, Exception? Failure)> _durable = new();
     private readonly Lock _durableLock = new();
     private readonly List<ClientConnection> _dirty = [];
     private readonly Func<long, IReadOnlyList<Id>> _authIdsOf;
     private long _nextZxid;
     private int _inFlight;
-    private bool _logFailed;
+    private int _epoch;
 
     public StateMachine(ServerContext server, Channel<Work> inbox, ZnodeTree tree, ITxnLog log, byte[] sessionSecret)
     {
@@ -47,6 +47,14 @@ internal sealed partial class StateMachine
         _preparer = new RequestPreparer(tree, new DataTreeOptions { ExtendedTypesEnabled = server.Options.ExtendedTypesEnabled });
         _sessions = new SessionTracker(server.Options.ServerId, server.Options.TickTimeMs, server.NowMs(), sessionSecret);
         _nextZxid = tree.LastProcessedZxid;
+        // Sessions recovered with the tree (createSession applied, no closeSession yet) live on until their timeout, so a
+        // client that reconnects in time keeps its session and ephemerals.
+        var now = server.NowMs();
+        foreach (var (sessionId, timeoutMs) in tree.Sessions)
+        {
+            _sessions.Restore(sessionId, timeoutMs, now);
+        }
+
         _log = new LogStage(log, server.Options.MaxInFlightTxns, OnDurable, OnLogFailed, server.Logger);
         _authIdsOf = AuthIdsOf;
     }
@@ -205,25 +213,20 @@ internal sealed partial class StateMachine
     // ---- log stage hand-off --------------------------------------------------------------------------------
 
     /// <summary>Called on the log stage's thread when a batch is durable.</summary>
-    private void OnDurable(IReadOnlyList<LoggedTxn> batch)
+    private void OnDurable(IReadOnlyList<LoggedTxn> batch) => Enqueue(batch, null);
+
+    /// <summary>Called on the log stage's thread when a batch was refused or failed to append.</summary>
+    private void OnLogFailed(IReadOnlyList<LoggedTxn> batch, Exception failure) => Enqueue(batch, failure);
+
+    private void Enqueue(IReadOnlyList<LoggedTxn> batch, Exception? failure)
     {
         lock (_durableLock)
         {
-            _durable.Enqueue(batch);
+            _durable.Enqueue((batch, failure));
         }
 
         _durableSignal.Release();
         // If the inbox is full the loop is busy and will drain acks before its next item anyway.
-        _inbox.Writer.TryWrite(WakeWork.Instance);
-    }
-
-    private void OnLogFailed(Exception ex)
-    {
-        lock (_durableLock)
-        {
-            _logFailed = true;
-        }
-
         _inbox.Writer.TryWrite(WakeWork.Instance);
     }
 
@@ -232,17 +235,27 @@ internal sealed partial class StateMachine
         while (true)
         {
             IReadOnlyList<LoggedTxn> batch;
+            Exception? failure;
             lock (_durableLock)
             {
-                if (!_durable.TryDequeue(out batch!))
+                if (!_durable.TryDequeue(out var item))
                 {
                     return;
                 }
+
+                (batch, failure) = item;
             }
 
             foreach (var txn in batch)
             {
-                Apply(txn);
+                if (failure is null)
+                {
+                    Apply(txn);
+                }
+                else
+                {
+                    Refuse(txn);
+                }
             }
         }
     }
@@ -251,7 +264,7 @@ internal sealed partial class StateMachine
     private long Submit(PrepareResult prepared)
     {
         _inFlight++;
-        if (!_log.TryAppend(new LoggedTxn(prepared.Header, prepared.Txn)))
+        if (!_log.TryAppend(new LoggedTxn(prepared.Header, prepared.Txn) { Epoch = _epoch }))
         {
             // Only possible once the log stage stopped (failure or shutdown).
             _inFlight--;
@@ -307,6 +320,56 @@ internal sealed partial class StateMachine
             connection.Session = null;
             MarkDirty(connection);
             connection.CloseAfterSend();
+        }
+    }
+
+    /// <summary>A transaction the log could not make durable: nothing is applied; its request is answered SystemError.</summary>
+    private void Refuse(LoggedTxn logged)
+    {
+        _inFlight--;
+        if (logged.Epoch == _epoch)
+        {
+            // Everything prepared so far assumed this transaction would apply: start a new epoch from the committed tree.
+            _epoch++;
+            _preparer.Reset();
+        }
+
+        var header = logged.Header;
+        if (!_sessions.TryGet(header.ClientId, out var session))
+        {
+            return;
+        }
+
+        switch (header.Type)
+        {
+            case OpCode.CreateSession:
+                // The session never existed durably: refuse the handshake like an unknown session.
+                if (session.Pending.TryPeek(out var connect) && connect.Zxid == header.Zxid && connect.ConnectOn is { } connection)
+                {
+                    session.Pending.Dequeue();
+                    connection.Session = null;
+                    connection.SendRecord(new ConnectResponse(0, 0, 0, EmptyPassword, false));
+                    MarkDirty(connection);
+                    connection.CloseAfterSend();
+                }
+
+                session.Connection = null;
+                session.State = SessionState.Closed;
+                _sessions.Remove(session);
+                return;
+            case OpCode.CloseSession:
+                // Still alive: expiry will try again after another timeout.
+                session.State = SessionState.Active;
+                _sessions.Touch(session, _server.NowMs());
+                break;
+        }
+
+        if (session.Pending.TryPeek(out var head) && head.Zxid == header.Zxid)
+        {
+            head.Ready = true;
+            head.Result = null;
+            head.PrepError = ErrorCode.SystemError;
+            Drain(session);
         }
     }
 
