@@ -20,13 +20,21 @@ internal static class BackPressure
 
     /// <summary>
     /// Delivers <paramref name="batch"/>, retrying until it is committed or <paramref name="cancellationToken"/> is
-    /// cancelled (then <see cref="OperationCanceledException"/> propagates and nothing of the batch was committed).
-    /// Returns the number of refusals seen.
+    /// cancelled (then <see cref="OperationCanceledException"/> propagates). A refusal that is not "channel full" (e.g. the
+    /// batch exceeds the channel's transactionCapacity) splits the batch in halves, delivered in order, so a source whose
+    /// default batch is larger than a small transaction capacity still works as in Flume. Returns the refusals seen.
     /// </summary>
     public static async ValueTask<int> DeliverAsync(IEventSink output, IReadOnlyList<Event> batch, SourceCounter counter, ILogger logger, string sourceName, CancellationToken cancellationToken)
     {
         counter.AddEventReceived(batch.Count);
         counter.AddAppendBatchReceived();
+        var refusals = await DeliverPartAsync(output, batch, counter, logger, sourceName, cancellationToken).ConfigureAwait(false);
+        counter.AddAppendBatchAccepted();
+        return refusals;
+    }
+
+    private static async ValueTask<int> DeliverPartAsync(IEventSink output, IReadOnlyList<Event> batch, SourceCounter counter, ILogger logger, string sourceName, CancellationToken cancellationToken)
+    {
         var refusals = 0;
         var delayMs = InitialDelayMs;
         while (true)
@@ -35,18 +43,39 @@ internal static class BackPressure
             {
                 await output.ProcessBatchAsync(batch, cancellationToken).ConfigureAwait(false);
                 counter.AddEventAccepted(batch.Count);
-                counter.AddAppendBatchAccepted();
                 if (refusals > 0)
                 {
                     logger.LogInformation("Source {Source}: channel accepted the batch of {Count} events after {Refusals} refusals", sourceName, batch.Count, refusals);
                 }
                 return refusals;
             }
+            catch (ChannelException ex) when (ex is not ChannelFullException && batch.Count > 1)
+            {
+                counter.AddChannelWriteFail();
+                logger.LogDebug("Source {Source}: channel refused a batch of {Count} events ({Reason}); delivering it in halves", sourceName, batch.Count, ex.Message);
+                var half = batch.Count / 2;
+                var first = new Event[half];
+                var second = new Event[batch.Count - half];
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (i < half)
+                    {
+                        first[i] = batch[i];
+                    }
+                    else
+                    {
+                        second[i - half] = batch[i];
+                    }
+                }
+                refusals += 1 + await DeliverPartAsync(output, first, counter, logger, sourceName, cancellationToken).ConfigureAwait(false);
+                refusals += await DeliverPartAsync(output, second, counter, logger, sourceName, cancellationToken).ConfigureAwait(false);
+                return refusals;
+            }
             catch (ChannelException ex)
             {
                 refusals++;
                 counter.AddChannelWriteFail();
-                if (refusals == 1)
+                if (refusals == 1 || refusals % 1000 == 0)
                 {
                     logger.LogWarning("Source {Source}: channel refused a batch of {Count} events ({Reason}); holding input until it accepts", sourceName, batch.Count, ex.Message);
                 }

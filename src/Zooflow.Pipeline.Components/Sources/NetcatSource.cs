@@ -49,6 +49,7 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
     private long _eventsAccepted;
     private long _linesTooLong;
     private int _started;
+    private readonly bool _batchSizeConfigured;
 
     /// <summary>Reads <c>bind</c>, <c>port</c>, <c>max-line-length</c>, <c>ack-every-event</c> and <c>batchSize</c>.</summary>
     public NetcatSource(string name, ComponentContext context)
@@ -64,6 +65,7 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
         MaxLineLength = context.GetInt("max-line-length", 512, 1, 64 * 1024 * 1024);
         AckEveryEvent = context.GetBool("ack-every-event", true);
         BatchSize = context.GetInt("batchSize", 100, 1, 1_000_000);
+        _batchSizeConfigured = context.Properties.ContainsKey("batchSize");
         _logger = context.LoggerFactory.CreateLogger("Zooflow.Pipeline.Components.NetcatSource");
     }
 
@@ -87,6 +89,10 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
 
     /// <summary>Connections closed because a line exceeded max-line-length.</summary>
     public long LinesTooLong => Interlocked.Read(ref _linesTooLong);
+
+    /// <summary>For validation against the channel's transactionCapacity: the configured <c>batchSize</c>, or 1 when
+    /// it is not set (Flume puts one event per transaction; a default batch the channel refuses as too large is split).</summary>
+    int IBatchSized.BatchSize => _batchSizeConfigured ? BatchSize : 1;
 
     /// <inheritdoc />
     public IEventSink Output { set => _output = value; }

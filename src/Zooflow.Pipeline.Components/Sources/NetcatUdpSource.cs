@@ -31,6 +31,7 @@ public sealed class NetcatUdpSource : IEventDrivenSource, IBatchSized, IAsyncDis
     private Task? _receiveLoop;
     private long _eventsAccepted;
     private int _started;
+    private readonly bool _batchSizeConfigured;
 
     /// <summary>Reads <c>bind</c>, <c>port</c>, <c>remoteAddressHeader</c> and <c>batchSize</c>.</summary>
     public NetcatUdpSource(string name, ComponentContext context)
@@ -45,6 +46,7 @@ public sealed class NetcatUdpSource : IEventDrivenSource, IBatchSized, IAsyncDis
         _port = context.GetInt("port", 0, 0, 65535);
         RemoteAddressHeader = context.GetString("remoteAddressHeader") ?? context.GetString("remoteAddress") ?? "REMOTE_ADDRESS";
         BatchSize = context.GetInt("batchSize", 100, 1, 1_000_000);
+        _batchSizeConfigured = context.Properties.ContainsKey("batchSize");
         _logger = context.LoggerFactory.CreateLogger("Zooflow.Pipeline.Components.NetcatUdpSource");
     }
 
@@ -62,6 +64,10 @@ public sealed class NetcatUdpSource : IEventDrivenSource, IBatchSized, IAsyncDis
 
     /// <summary>Events committed so far.</summary>
     public long EventsAccepted => Interlocked.Read(ref _eventsAccepted);
+
+    /// <summary>For validation against the channel's transactionCapacity: the configured <c>batchSize</c>, or 1 when
+    /// it is not set (Flume puts one event per transaction; a default batch the channel refuses as too large is split).</summary>
+    int IBatchSized.BatchSize => _batchSizeConfigured ? BatchSize : 1;
 
     /// <inheritdoc />
     public IEventSink Output { set => _output = value; }

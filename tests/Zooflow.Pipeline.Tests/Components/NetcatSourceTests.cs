@@ -158,6 +158,24 @@ public sealed class NetcatSourceTests
     }
 
     [Fact]
+    public async Task DefaultBatch_AboveChannelTransactionCapacity_IsSplitAndEverythingCommittedInOrder()
+    {
+        await using var source = Create();
+        var channel = Channel(capacity: 1_000, transactionCapacity: 3);
+        source.Output = new ChannelOutput(channel);
+        await source.StartAsync(TestContext.Current.CancellationToken);
+        using var client = await ConnectAsync(source);
+        var lines = Enumerable.Range(0, 10).Select(i => $"line{i}").ToArray();
+
+        await client.SendAsync(Encoding.ASCII.GetBytes(string.Concat(lines.Select(l => l + "\n"))), SocketFlags.None, TestContext.Current.CancellationToken);
+        var acks = await ReadAtLeastAsync(client, 30);
+
+        Assert.Equal(string.Concat(Enumerable.Repeat("OK\n", 10)), acks);
+        Assert.Equal(lines, (await DrainAsync(channel, perTransaction: 3)).Select(Text));
+        Assert.Equal(1, ((Zooflow.Pipeline.Abstractions.IBatchSized)source).BatchSize);
+    }
+
+    [Fact]
     public async Task Stop_WithOpenConnection_ClosesListenerAndConnection()
     {
         var source = Create();
