@@ -36,7 +36,7 @@ public sealed partial class ZooKeeperClient
         var index = 0;
         var failuresInARow = 0;
         var token = _closeCts.Token;
-        while (!token.IsCancellationRequested)
+        while (!token.IsCancellationRequested && Volatile.Read(ref _closing) == 0)
         {
             var (host, port) = hosts[index];
             index = (index + 1) % hosts.Length;
@@ -525,6 +525,12 @@ public sealed partial class ZooKeeperClient
 
     private void Terminate(ConnectionState state, ErrorCode code, KeeperState keeperState)
     {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            FailAll(ErrorCode.ConnectionLoss);
+            return; // closing: CloseAsync reports Closed
+        }
+
         _state = state;
         _outgoing.Writer.TryComplete();
         FailAll(code);
