@@ -18,6 +18,10 @@ public static class Program
         root.Subcommands.Add(EmbeddedCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(LogDumpCommand.Create());
+        root.Subcommands.Add(SnapshotDumpCommand.Create());
+        root.Subcommands.Add(PurgeCommand.Create());
+        root.Subcommands.Add(ImportZookeeperCommand.Create());
         return root;
     }
 }
