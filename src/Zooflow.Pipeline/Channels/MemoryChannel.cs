@@ -46,7 +46,7 @@ public sealed record MemoryChannelOptions(long Capacity, int TransactionCapacity
 /// </summary>
 /// <remarks>Thread-safe: any number of transactions may run concurrently. Body bytes are accounted in 100-byte slots as
 /// in Flume.</remarks>
-public sealed class MemoryChannel : IChannel, ITransactionCapacity
+public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEventsSignal
 {
     /// <summary>Flume's byteCapacitySlotSize.</summary>
     private const int SlotSize = 100;
@@ -60,6 +60,8 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity
     private long _reservedTakes;
     private long _usedByteSlots;
     private TaskCompletionSource _space = NewSignal();
+    private TaskCompletionSource _events = NewSignal();
+    private bool _eventsAwaited;
 
     /// <summary>Creates a memory channel.</summary>
     public MemoryChannel(string name, MemoryChannelOptions options, ChannelCounter? counter = null, TimeProvider? clock = null, ILogger? logger = null)
@@ -106,6 +108,20 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity
     public IChannelTransaction BeginTransaction() => new Transaction(this);
 
     /// <inheritdoc />
+    public Task WaitForEventsAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_queue.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+            _eventsAwaited = true;
+            return _events.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _counter.Bind(() => Size, Options.Capacity);
@@ -133,20 +149,28 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity
     private bool TryAppend(List<Event> puts, long slots, out Task roomFreed)
     {
         roomFreed = Task.CompletedTask;
+        TaskCompletionSource? wake = null;
         lock (_lock)
         {
-            if (_queue.Count + _reservedTakes + puts.Count <= Options.Capacity && _usedByteSlots + slots <= _byteSlotsCapacity)
+            if (_queue.Count + _reservedTakes + puts.Count > Options.Capacity || _usedByteSlots + slots > _byteSlotsCapacity)
             {
-                foreach (var e in puts)
-                {
-                    _queue.AddLast(e);
-                }
-                _usedByteSlots += slots;
-                return true;
+                roomFreed = _space.Task;
+                return false;
             }
-            roomFreed = _space.Task;
-            return false;
+            foreach (var e in puts)
+            {
+                _queue.AddLast(e);
+            }
+            _usedByteSlots += slots;
+            if (_eventsAwaited)
+            {
+                wake = _events;
+                _events = NewSignal();
+                _eventsAwaited = false;
+            }
         }
+        wake?.TrySetResult();
+        return true;
     }
 
     private Event? TakeOne()

@@ -47,9 +47,35 @@ public sealed class RunnerCounters
 /// </summary>
 public static class RunnerLoop
 {
+    /// <summary>Sleeps for <paramref name="sleep"/> or until <paramref name="wake"/> completes; false when cancelled.</summary>
+    private static async Task<bool> SleepOrWakeAsync(TimeSpan sleep, Func<CancellationToken, Task> wake, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var woken = wake(linked.Token);
+        if (woken.IsCompleted)
+        {
+            // The channel already holds events, so the Backoff had another cause: sleep the full time.
+            woken = Task.Delay(Timeout.Infinite, linked.Token);
+        }
+        var delay = Task.Delay(sleep, clock, linked.Token);
+        await Task.WhenAny(delay, woken).ConfigureAwait(false);
+        await linked.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(delay, woken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The loser of the race was cancelled.
+        }
+        return !cancellationToken.IsCancellationRequested;
+    }
+
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never throws for step failures.</summary>
+    /// <remarks><paramref name="wake"/>, when given, ends a Backoff sleep early (a channel received events).</remarks>
     public static async Task RunAsync(string name, Func<CancellationToken, ValueTask<ProcessStatus>> step, RunnerOptions options,
-        RunnerCounters counters, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
+        RunnerCounters counters, TimeProvider clock, ILogger logger, CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? wake = null)
     {
         long consecutiveBackoffs = 0;
         while (!cancellationToken.IsCancellationRequested)
@@ -66,6 +92,14 @@ public static class RunnerLoop
                 }
                 counters.AddBackoff();
                 sleep = options.BackoffSleep(++consecutiveBackoffs);
+                if (wake is not null)
+                {
+                    if (!await SleepOrWakeAsync(sleep, wake, clock, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                    continue;
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -101,9 +135,13 @@ public sealed class SinkRunner(string name, ISinkProcessor processor, RunnerOpti
     /// <summary>Loop counters.</summary>
     public RunnerCounters Counters { get; } = new();
 
-    /// <summary>Loops until cancelled.</summary>
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        RunnerLoop.RunAsync(name, processor.ProcessAsync, options, Counters, clock, logger, cancellationToken);
+    /// <summary>Loops until cancelled; a Backoff sleep ends early when a drained channel signals new events.</summary>
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        var signals = processor.Sinks.Select(s => s.Channel).OfType<IChannelEventsSignal>().Distinct().ToArray();
+        Func<CancellationToken, Task>? wake = signals.Length == 0 ? null : ct => Task.WhenAny(signals.Select(s => s.WaitForEventsAsync(ct)));
+        return RunnerLoop.RunAsync(name, processor.ProcessAsync, options, Counters, clock, logger, cancellationToken, wake);
+    }
 }
 
 /// <summary>Polls a pollable source in a loop (Flume's <c>PollableSourceRunner</c>).</summary>

@@ -61,6 +61,20 @@ public sealed class AgentHostTests
     }
 
     [Fact]
+    public async Task SinkRunner_IdleInLongBackoff_WokenByNewEvents()
+    {
+        // Backoff of 60 s: delivery within the test timeout proves the channel's signal ended the sleep.
+        var world = new TestWorld();
+        var counters = new CounterRegistry();
+        var slow = new RunnerOptions(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100));
+        await using var host = new AgentHost(new AgentHostOptions(slow, TimeSpan.FromSeconds(1)), counters);
+        await host.StartAsync(Plan(world, Flow.Replace("recording", "memory"), counters), Ct);
+        await EventuallyAsync(() => counters.Channel("c1").EventTakeAttemptCount > 0, "the sink found the channel empty");
+        await world.Sources["r1"].SendAsync("late");
+        await EventuallyAsync(() => world.DeliveredBy("k1").Count == 1, "delivery after wake-up", timeoutMs: 20000);
+    }
+
+    [Fact]
     public async Task PollableSource_RunnerPollsUntilDone()
     {
         var world = new TestWorld();
