@@ -21,6 +21,15 @@ def rss_kib(pid, field):
         pass
     return 0
 
+def cpu_seconds(pid):
+    """utime + stime of the process (all threads), from /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
 def output_bytes(directory):
     total = 0
     for path in glob.glob(os.path.join(directory, "**", "*"), recursive=True):
@@ -41,6 +50,7 @@ def run_tcp(a):
             sock.sendfile(f)
         sent_at["t"] = time.monotonic()
         sock.shutdown(socket.SHUT_WR)
+    cpu_start = cpu_seconds(a.pid)
     start = time.monotonic()
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
@@ -54,6 +64,7 @@ def run_tcp(a):
             return 1
         time.sleep(0.01)
     elapsed = time.monotonic() - start
+    cpu = cpu_seconds(a.pid) - cpu_start
     sender.join(5)
     sock.close()
     lines = a.expected_bytes // a.line_bytes
@@ -62,6 +73,8 @@ def run_tcp(a):
         "events_per_s": round(lines / elapsed),
         "mb_per_s": round(size / elapsed / 1e6, 1),
         "send_seconds": round(sent_at.get("t", float("nan")) - start, 3),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_us_per_event": round(cpu / lines * 1e6, 2),
         "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
     }))
     return 0
@@ -81,7 +94,7 @@ def run_metrics(a):
             count = 0
         now = time.monotonic()
         if count > 0 and first is None:
-            first = (now, count)
+            first = (now, count, cpu_seconds(a.pid))
         if count >= a.expected_events:
             break
         if now > deadline:
@@ -90,10 +103,13 @@ def run_metrics(a):
         time.sleep(0.02)
     elapsed = now - first[0]
     events = count - first[1]
+    cpu = cpu_seconds(a.pid) - first[2]
     print(json.dumps({
         "seconds": round(elapsed, 3),
         "events_per_s": round(events / elapsed) if elapsed > 0 else 0,
         "mb_per_s": round(events * a.event_bytes / elapsed / 1e6, 1) if elapsed > 0 else 0,
+        "cpu_seconds": round(cpu, 2),
+        "cpu_us_per_event": round(cpu / events * 1e6, 2) if events > 0 else 0,
         "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
     }))
     return 0

@@ -161,10 +161,11 @@ for name, r in (("seq", seq), ("zooflow", zf), ("syslog-ng", sng)):
         print(f"{name}: {r['error']}"); sys.exit(1)
 print()
 print(f"Pipeline benchmark (2 cores, loopback; {lines:,} x 200-byte lines over one TCP connection; seq {seq_events:,} events)")
-print(f"{'flow':48} {'events/s':>12} {'MB/s':>8} {'peak RSS MiB':>13} {'output':>10}")
-print(f"{'(a) zooflow seq -> memory -> null':48} {seq['events_per_s']:>12,} {'-':>8} {seq['peak_rss_mib']:>13} {'-':>10}")
-print(f"{'(b) zooflow netcat -> memory -> file_roll':48} {zf['events_per_s']:>12,} {zf['mb_per_s']:>8} {zf['peak_rss_mib']:>13} {zf_check:>10}")
-print(f"{'(c) syslog-ng tcp -> file (tuned)':48} {sng['events_per_s']:>12,} {sng['mb_per_s']:>8} {sng['peak_rss_mib']:>13} {sng_check:>10}")
+print(f"{'flow':44} {'events/s':>11} {'MB/s':>7} {'CPU us/event':>13} {'peak RSS MiB':>13} {'output':>10}")
+print(f"{'(a) zooflow seq -> memory -> null':44} {seq['events_per_s']:>11,} {'-':>7} {seq['cpu_us_per_event']:>13} {seq['peak_rss_mib']:>13} {'-':>10}")
+print(f"{'(b) zooflow netcat -> memory -> file_roll':44} {zf['events_per_s']:>11,} {zf['mb_per_s']:>7} {zf['cpu_us_per_event']:>13} {zf['peak_rss_mib']:>13} {zf_check:>10}")
+print(f"{'(c) syslog-ng tcp -> file (tuned)':44} {sng['events_per_s']:>11,} {sng['mb_per_s']:>7} {sng['cpu_us_per_event']:>13} {sng['peak_rss_mib']:>13} {sng_check:>10}")
 print(f"ratio zooflow / syslog-ng (TCP -> file): {zf['events_per_s'] / sng['events_per_s']:.2f}x events/s, "
+      f"{zf['cpu_us_per_event'] / max(sng['cpu_us_per_event'], 0.01):.2f}x CPU per event, "
       f"{zf['peak_rss_mib'] / max(sng['peak_rss_mib'], 0.1):.1f}x peak RSS")
 PY
