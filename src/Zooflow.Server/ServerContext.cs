@@ -18,6 +18,11 @@ internal sealed class ServerContext(ServerOptions options, TimeProvider time, IL
     public System.Collections.Concurrent.ConcurrentDictionary<long, Network.ClientConnection> Connections { get; } = new();
     public long StartedAtMs { get; } = time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    private long _connectionIds;
+
+    /// <summary>A new server-unique connection number.</summary>
+    public long NextConnectionId() => Interlocked.Increment(ref _connectionIds);
+
     /// <summary>Milliseconds of wall-clock time (transaction times, ctime/mtime).</summary>
     public long NowMs() => Time.GetUtcNow().ToUnixTimeMilliseconds();
 }

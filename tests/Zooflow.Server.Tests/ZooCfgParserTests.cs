@@ -112,6 +112,24 @@ public sealed class ZooCfgParserTests
         Assert.Contains("my.cfg:2: tickTime=abc is invalid", byKey["tickTime"].ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("no", false)]
+    [InlineData("yes", true)]
+    public void Parse_ForceSync_YesOrNo(string value, bool expected)
+    {
+        var result = ZooCfgParser.Parse($"dataDir=/d\nforceSync={value}\n", "zoo.cfg");
+
+        Assert.Equal(expected, result.Options!.ForceSync);
+    }
+
+    [Fact]
+    public void Parse_ForceSyncGarbage_Error()
+    {
+        var error = Assert.Single(ZooCfgParser.Parse("dataDir=/d\nforceSync=maybe\n", "zoo.cfg").Errors);
+
+        Assert.Equal(("forceSync", "zoo.cfg:2"), (error.Key, error.Location));
+    }
+
     [Fact]
     public void Parse_MinAboveMaxSessionTimeout_Error()
     {

@@ -71,6 +71,10 @@ public sealed record ServerOptions
     /// <summary><c>autopurge.purgeInterval</c> in hours, 0 = off; used by the durable log (later issue).</summary>
     public int AutopurgePurgeIntervalHours { get; init; }
 
+    /// <summary>fsync the transaction log before acknowledging (<c>forceSync</c>, default yes). <c>no</c> is UNSAFE:
+    /// acknowledged writes can be lost on power failure. Used by the durable log.</summary>
+    public bool ForceSync { get; init; } = true;
+
     /// <summary>Interval of the container/TTL reaper (<c>znode.container.checkIntervalMs</c>, ZooKeeper's default 60 s).</summary>
     public int ContainerCheckIntervalMs { get; init; } = 60_000;
 

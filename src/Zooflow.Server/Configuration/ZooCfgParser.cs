@@ -36,7 +36,7 @@ public static class ZooCfgParser
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
         "initLimit", "syncLimit", "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "preAllocSize",
-        "globalOutstandingLimit", "forceSync", "clientPortListenBacklog", "quorumListenOnAllIPs", "syncEnabled",
+        "globalOutstandingLimit", "clientPortListenBacklog", "quorumListenOnAllIPs", "syncEnabled",
         "admin.enableServer", "admin.serverPort", "admin.serverAddress", "admin.commandURL", "admin.idleTimeout",
         "metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.httpHost",
         "metricsProvider.exportJvmInfo", "readonlymode.enabled", "localSessionsEnabled", "localSessionsUpgradingEnabled",
@@ -253,6 +253,22 @@ public static class ZooCfgParser
                     if (Int(0, int.MaxValue, "expected 0 (off) or a positive number of hours") is { } purge)
                     {
                         options = options with { AutopurgePurgeIntervalHours = purge };
+                    }
+
+                    break;
+                case "forceSync" or "zookeeper.forceSync":
+                    // ZooKeeper compares with "no"; accept yes/no and true/false.
+                    if (value is "yes" or "true")
+                    {
+                        options = options with { ForceSync = true };
+                    }
+                    else if (value is "no" or "false")
+                    {
+                        options = options with { ForceSync = false };
+                    }
+                    else
+                    {
+                        Error("expected yes or no (no is unsafe: acknowledged writes may be lost on power failure)");
                     }
 
                     break;

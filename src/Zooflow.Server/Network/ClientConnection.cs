@@ -24,8 +24,6 @@ namespace Zooflow.Server.Network;
 /// </remarks>
 internal sealed class ClientConnection
 {
-    private static long s_nextId;
-
     private readonly Socket _socket;
     private readonly ServerContext _server;
     private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
@@ -40,12 +38,12 @@ internal sealed class ClientConnection
         _server = server;
         Remote = socket.RemoteEndPoint;
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = server.NextConnectionId();
         EstablishedAtMs = server.NowMs();
         AuthIds.Add(new Id("ip", RemoteAddress.IsIPv4MappedToIPv6 ? RemoteAddress.MapToIPv4().ToString() : RemoteAddress.ToString()));
     }
 
-    /// <summary>Process-unique connection number (diagnostics only).</summary>
+    /// <summary>Server-unique connection number (ordering in <c>cons</c>, diagnostics).</summary>
     public long Id { get; }
 
     /// <summary>The client's endpoint, for log lines and <c>cons</c>.</summary>
