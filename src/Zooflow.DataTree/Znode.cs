@@ -64,6 +64,10 @@ public static class EphemeralOwner
 /// <param name="TtlMs">The TTL for <see cref="ZnodeKind.Ttl"/> nodes, else 0.</param>
 public sealed record ZnodeView(string Path, byte[] Data, Stat Stat, IReadOnlyList<Acl> Acl, IReadOnlyList<string> Children, ZnodeKind Kind, long TtlMs)
 {
+    /// <summary>The stored cversion (number of child creates), as snapshots record it; <see cref="Stat"/> holds the
+    /// client view (number of child changes).</summary>
+    public int StoredCversion { get; init; }
+
     /// <summary>The stored ephemeralOwner (with the container/TTL markers), as snapshots record it.</summary>
     public long RawEphemeralOwner => Kind switch
     {
@@ -92,6 +96,12 @@ internal sealed class Znode
     public long TtlMs;
     public readonly SortedSet<string> Children = new(StringComparer.Ordinal);
 
-    public Stat ToStat() => new(Czxid, Mzxid, Ctime, Mtime, Version, Cversion, Aversion,
+    /// <remarks>
+    /// <see cref="Cversion"/> is stored as ZooKeeper stores it: the number of child creates (it also numbers sequential
+    /// children). Clients see the number of child changes, creates and deletes alike: every create but those of the
+    /// children still present has had its delete, so the client value is <c>2 × creates − numChildren</c>
+    /// (ZooKeeper's <c>DataNode.copyStat</c>).
+    /// </remarks>
+    public Stat ToStat() => new(Czxid, Mzxid, Ctime, Mtime, Version, Cversion * 2 - Children.Count, Aversion,
         Kind == ZnodeKind.Ephemeral ? Owner : 0, Data.Length, Children.Count, Pzxid);
 }

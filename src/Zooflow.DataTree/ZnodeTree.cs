@@ -99,7 +99,7 @@ public sealed partial class ZnodeTree
             return false;
         }
 
-        node = new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs);
+        node = new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
         return true;
     }
 
@@ -275,7 +275,7 @@ public sealed partial class ZnodeTree
         {
             string path = stack.Pop();
             Znode n = _nodes[path];
-            yield return new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs);
+            yield return new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
             string prefix = path == "/" ? "/" : path + "/";
             foreach (string child in n.Children.Reverse())
             {
@@ -336,6 +336,7 @@ public sealed partial class ZnodeTree
     /// <summary>
     /// Loads one node from a snapshot (parents first, as <see cref="EnumerateNodes"/> yields them). Replaces an existing node
     /// at the same path (the fixed system nodes) but keeps its children. Restores the ephemeral, container and TTL indexes.
+    /// <paramref name="stat"/> carries the STORED cversion (child creates, as ZooKeeper's StatPersisted), not the client view.
     /// </summary>
     public void LoadNode(string path, byte[] data, IReadOnlyList<Acl> acl, in Stat stat, ZnodeKind kind, long ownerSessionId, long ttlMs)
     {

@@ -15,7 +15,12 @@ public class ZnodeTreeTests
         var tree = new ZnodeTree();
         Assert.True(tree.TryGetNode("/", out ZnodeView root));
         Assert.Equal(["zookeeper"], root.Children);
-        Assert.Equal(new Stat(0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0), root.Stat);
+        // Clients see cversion = 2 × creates − numChildren (DataNode.copyStat): ZooKeeper 3.8 reports -1 for a fresh "/"
+        // and -2 for "/zookeeper", whose children were added without counting as creates.
+        Assert.Equal(new Stat(0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0), root.Stat);
+        Assert.Equal(0, root.StoredCversion);
+        Assert.True(tree.TryGetStat("/zookeeper", out Stat zookeeper));
+        Assert.Equal(-2, zookeeper.Cversion);
         Assert.True(tree.TryGetChildren("/zookeeper", out IReadOnlyList<string> children, out _));
         Assert.Equal(["config", "quota"], children);
         // DataTree.addConfigNode: setACL(READ_ACL_UNSAFE, -1) leaves aversion -1.
@@ -36,7 +41,7 @@ public class ZnodeTreeTests
         Assert.Equal("/a", r.Path);
         Assert.Equal(new Stat(5, 5, 1000, 1000, 0, 0, 0, 0, 2, 0, 5), r.Stat);
         Assert.True(tree.TryGetStat("/", out Stat root));
-        Assert.Equal(1, root.Cversion);
+        Assert.Equal(0, root.Cversion); // 2 × 1 create − 2 children ("zookeeper" was never a counted create)
         Assert.Equal(5, root.Pzxid);
         Assert.Equal(2, root.NumChildren);
         Assert.Equal(5, tree.LastProcessedZxid);
@@ -91,7 +96,7 @@ public class ZnodeTreeTests
         Assert.Equal(ErrorCode.NodeExists, again.Err);
         Assert.Empty(again.Triggers);
         Assert.True(tree.TryGetStat("/", out Stat root));
-        Assert.Equal(4, root.Cversion);
+        Assert.Equal(6, root.Cversion); // stored 4 creates → 2 × 4 − 2 children
         Assert.Equal(9, root.Pzxid);
         Assert.Equal(2, root.NumChildren);
     }
@@ -107,7 +112,7 @@ public class ZnodeTreeTests
     }
 
     [Fact]
-    public void ApplyDelete_UpdatesParentPzxidNotCversion()
+    public void ApplyDelete_UpdatesParentPzxid_ClientCversionCountsTheDelete()
     {
         var tree = new ZnodeTree();
         tree.Apply(H(1, OpCode.Create), new CreateTxn("/a", [], Acl.OpenAclUnsafe, false, 1));
@@ -116,7 +121,9 @@ public class ZnodeTreeTests
         ApplyResult r = tree.Apply(H(3, OpCode.Delete), new DeleteTxn("/a/b"));
         Assert.Equal(ErrorCode.Ok, r.Err);
         Assert.True(tree.TryGetStat("/a", out Stat a));
-        Assert.Equal(1, a.Cversion);  // DataTree.deleteNode does not touch cversion
+        // DataTree.deleteNode leaves the stored cversion (1 create) alone; clients see 2 × 1 − 0 = 2 changes, as
+        // ZooKeeper 3.8 reports after a create and a delete of a child.
+        Assert.Equal(2, a.Cversion);
         Assert.Equal(3, a.Pzxid);
         Assert.Equal(0, a.NumChildren);
         Assert.Equal(size - "/a/b".Length - 5, tree.ApproximateDataSize);
@@ -293,7 +300,7 @@ public class ZnodeTreeTests
         foreach (ZnodeView v in tree.EnumerateNodes())
         {
             (ZnodeKind kind, long owner, long ttl) = EphemeralOwner.Decode(v.RawEphemeralOwner, extendedTypesEnabled: true);
-            copy.LoadNode(v.Path, v.Data, v.Acl, v.Stat, kind, owner, ttl);
+            copy.LoadNode(v.Path, v.Data, v.Acl, v.Stat with { Cversion = v.StoredCversion }, kind, owner, ttl);
         }
 
         Assert.Equal(tree.ComputeDigest(), copy.ComputeDigest());

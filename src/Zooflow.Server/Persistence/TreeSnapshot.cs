@@ -62,7 +62,7 @@ public static class TreeSnapshot
         writer.Write(s.Ctime);
         writer.Write(s.Mtime);
         writer.Write(s.Version);
-        writer.Write(s.Cversion);
+        writer.Write(node.StoredCversion); // the stored count of child creates, not the client view in Stat
         writer.Write(s.Aversion);
         writer.Write(node.RawEphemeralOwner);
     }
