@@ -7,7 +7,11 @@ namespace Zooflow.Cli;
 public static class Program
 {
     /// <summary>Parses the command line and runs the chosen subcommand; the exit code is the subcommand's.</summary>
-    public static Task<int> Main(string[] args) => BuildRoot().Parse(FlumeArgs.Normalize(args)).InvokeAsync();
+    /// <remarks>System.CommandLine's own SIGINT/SIGTERM handling is off (<c>ProcessTerminationTimeout = null</c>): the
+    /// server and agent commands handle the signals themselves, and an agent's drain may take longer than its default
+    /// two-second grace.</remarks>
+    public static Task<int> Main(string[] args) =>
+        BuildRoot().Parse(FlumeArgs.Normalize(args)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
     /// <summary>The command tree; <see cref="EmbeddedCommand"/> also runs subcommands through it.</summary>
     internal static RootCommand BuildRoot()
