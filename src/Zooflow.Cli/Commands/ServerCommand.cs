@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Zooflow.Server;
+using Zooflow.Server.Persistence;
 using Zooflow.Server.Configuration;
 
 namespace Zooflow.Cli.Commands;
@@ -76,16 +76,27 @@ internal static class ServerCommand
             Directory.CreateDirectory(logDir);
         }
 
-        await using var server = new StandaloneServer(options, loggerFactory);
+        // Durable: recover the data directory (snapshot + log replay, sessions) and serve from it (issue 3).
+        DurableServer durable;
         try
         {
-            await server.StartAsync(cancellation);
+            var persistence = DurableServer.OptionsFrom(options, DurableServer.ReadForceSync(file?.FullName));
+            durable = await DurableServer.StartAsync(options, persistence, loggerFactory, cancellation);
         }
         catch (SocketException ex)
         {
             await Console.Error.WriteLineAsync($"zooflow server: cannot listen on {options.ClientPortAddress}:{options.ClientPort}: {ex.Message}");
             return 1;
         }
+        catch (IOException ex)
+        {
+            // DataDirectoryLockedException (another server owns the directory) or an unrecoverable data directory.
+            await Console.Error.WriteLineAsync($"zooflow server: cannot open the data directory: {ex.Message}");
+            return 1;
+        }
+
+        await using var durableScope = durable;
+        var server = durable.Server;
 
         // Graceful stop on SIGINT/SIGTERM, whatever the command-line host does with them.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -107,7 +118,7 @@ internal static class ServerCommand
         {
         }
 
-        await server.StopAsync();
+        await durable.DisposeAsync();
         return 0;
     }
 }

@@ -26,6 +26,7 @@ public sealed class DurableTxnLog : ITxnLog
     private ValueTask[] _pending = new ValueTask[64];
     private long _sinceSnapshot;
     private long _snapshotAt;
+    private bool _disposed;
 
     /// <param name="log">The open log (owned: disposed with this).</param>
     /// <param name="snapCount">Transactions between snapshots (ZooKeeper's <c>snapCount</c>), at least 2.</param>
@@ -139,6 +140,12 @@ public sealed class DurableTxnLog : ITxnLog
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             await _log.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -295,6 +295,23 @@ public sealed class PersistentStore : IAsyncDisposable
     private static bool SamePath(string a, string b) =>
         string.Equals(Path.GetFullPath(a).TrimEnd('/'), Path.GetFullPath(b).TrimEnd('/'), StringComparison.Ordinal);
 
+    /// <summary>Stops the snapshotter and autopurge (before the server stops, so no snapshot waits on a stopped loop).</summary>
+    public async Task StopBackgroundAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _purge.ConfigureAwait(false);
+        if (_snapshotter is not null)
+        {
+            Log.SnapshotDue -= _snapshotter.Request;
+            await _snapshotter.DisposeAsync().ConfigureAwait(false);
+            _snapshotter = null;
+        }
+    }
+
     /// <summary>Stops background work, closes the log (writing what is queued) and releases the locks.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -304,14 +321,7 @@ public sealed class PersistentStore : IAsyncDisposable
         }
 
         _disposed = true;
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _purge.ConfigureAwait(false);
-        if (_snapshotter is not null)
-        {
-            Log.SnapshotDue -= _snapshotter.Request;
-            await _snapshotter.DisposeAsync().ConfigureAwait(false);
-        }
-
+        await StopBackgroundAsync().ConfigureAwait(false);
         await Log.DisposeAsync().ConfigureAwait(false);
         _logLock?.Dispose();
         _dataLock.Dispose();
