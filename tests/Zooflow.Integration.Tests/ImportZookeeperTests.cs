@@ -66,7 +66,7 @@ public sealed class ImportZookeeperTests
             await client.SetDataAsync("/imp/data", "changed"u8.ToArray(), cancellationToken: ct);
             await client.SetDataAsync("/imp/data", "changed again"u8.ToArray(), cancellationToken: ct);
             await client.CreateAsync("/imp/acl", "secret"u8.ToArray(), [digest, worldRead], cancellationToken: ct);
-            await client.CreateAsync("/imp/acl2", [], [worldRead, digest], cancellationToken: ct);
+            await client.CreateAsync("/imp/acl2", [], [new Acl(Perms.All, new Id("world", "anyone"))], cancellationToken: ct);
             await client.SetAclAsync("/imp/acl2", [digest, new Acl(Perms.Read | Perms.Write, new Id("world", "anyone"))], cancellationToken: ct);
             await client.CreateAsync("/imp/q", [], cancellationToken: ct);
             for (var i = 0; i < 5; i++)
