@@ -48,7 +48,9 @@ public sealed class ImportZookeeperTests
         Directory.CreateDirectory(zkData);
         var zkPort = FreePort.Next();
         var zkCfg = Path.Combine(dir.Path, "zk.cfg");
-        await File.WriteAllTextAsync(zkCfg, $"tickTime=2000\ndataDir={zkData}\nclientPort={zkPort}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n", ct);
+        // snapCount=10 (read as zookeeper.snapCount) makes ZooKeeper snapshot every 5..10 txns, so the import reads real
+        // (fuzzy) snapshots with nodes, sessions and ACLs, and replays the log after them.
+        await File.WriteAllTextAsync(zkCfg, $"tickTime=2000\ndataDir={zkData}\nclientPort={zkPort}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nsnapCount=10\n", ct);
         await File.WriteAllTextAsync(dir.Combine("log4j.properties"), "log4j.rootLogger=INFO, F\nlog4j.appender.F=org.apache.log4j.FileAppender\nlog4j.appender.F.File=" + dir.Combine("zk.log") + "\nlog4j.appender.F.layout=org.apache.log4j.PatternLayout\n", ct);
         var classpath = string.Join(':', dir.Path, Harness.ZooKeeperJar, Harness.ZooKeeperJuteJar, "/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar");
 
