@@ -80,7 +80,7 @@ internal static class ServerCommand
         DurableServer durable;
         try
         {
-            var persistence = DurableServer.OptionsFrom(options, DurableServer.ReadForceSync(file?.FullName));
+            var persistence = DurableServer.OptionsFrom(options);
             durable = await DurableServer.StartAsync(options, persistence, loggerFactory, cancellation);
         }
         catch (SocketException ex)

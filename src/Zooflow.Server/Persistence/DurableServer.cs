@@ -27,8 +27,8 @@ public sealed class DurableServer : IAsyncDisposable
     /// <summary>The data directory store (recovery report, snapshotter).</summary>
     public PersistentStore Store => _store;
 
-    /// <summary>Persistence settings from server options. <paramref name="forceSync"/> comes from zoo.cfg's <c>forceSync</c>.</summary>
-    public static PersistenceOptions OptionsFrom(ServerOptions options, bool forceSync = true) => new()
+    /// <summary>Persistence settings from server options (<c>forceSync=no</c> is UNSAFE: no fsync).</summary>
+    public static PersistenceOptions OptionsFrom(ServerOptions options) => new()
     {
         DataDir = options.DataDir,
         DataLogDir = options.DataLogDir,
@@ -36,37 +36,8 @@ public sealed class DurableServer : IAsyncDisposable
         SnapRetainCount = options.AutopurgeSnapRetainCount,
         PurgeIntervalHours = options.AutopurgePurgeIntervalHours,
         ExtendedTypesEnabled = options.ExtendedTypesEnabled,
-        ForceSync = forceSync,
+        ForceSync = options.ForceSync,
     };
-
-    /// <summary>
-    /// Reads <c>forceSync</c> from a zoo.cfg (ZooKeeper's <c>zookeeper.forceSync</c>; "no" turns fsync off, UNSAFE).
-    /// Returns true when the file or key is absent.
-    /// </summary>
-    public static bool ReadForceSync(string? zooCfgPath)
-    {
-        if (zooCfgPath is null || !File.Exists(zooCfgPath))
-        {
-            return true;
-        }
-
-        foreach (var raw in File.ReadLines(zooCfgPath))
-        {
-            var line = raw.Trim();
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (line.StartsWith('#') || eq < 0)
-            {
-                continue;
-            }
-
-            if (line[..eq].Trim() == "forceSync")
-            {
-                return !string.Equals(line[(eq + 1)..].Trim(), "no", StringComparison.OrdinalIgnoreCase);
-            }
-        }
-
-        return true;
-    }
 
     /// <summary>Recovers the data directory and starts serving.</summary>
     public static async Task<DurableServer> StartAsync(ServerOptions options, PersistenceOptions persistence, ILoggerFactory? loggerFactory = null,
