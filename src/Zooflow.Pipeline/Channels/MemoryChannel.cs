@@ -62,6 +62,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     private TaskCompletionSource _space = NewSignal();
     private TaskCompletionSource _events = NewSignal();
     private bool _eventsAwaited;
+    private long _putGeneration;
 
     /// <summary>Creates a memory channel.</summary>
     public MemoryChannel(string name, MemoryChannelOptions options, ChannelCounter? counter = null, TimeProvider? clock = null, ILogger? logger = null)
@@ -108,11 +109,23 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     public IChannelTransaction BeginTransaction() => new Transaction(this);
 
     /// <inheritdoc />
-    public Task WaitForEventsAsync(CancellationToken cancellationToken)
+    public long PutGeneration
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _putGeneration;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task WaitForEventsAsync(long afterGeneration, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (_queue.Count > 0)
+            if (_putGeneration != afterGeneration)
             {
                 return Task.CompletedTask;
             }
@@ -162,6 +175,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
                 _queue.AddLast(e);
             }
             _usedByteSlots += slots;
+            _putGeneration++;
             if (_eventsAwaited)
             {
                 wake = _events;

@@ -54,8 +54,8 @@ public static class RunnerLoop
         var woken = wake(linked.Token);
         if (woken.IsCompleted)
         {
-            // The channel already holds events, so the Backoff had another cause: sleep the full time.
-            woken = Task.Delay(Timeout.Infinite, linked.Token);
+            // Events were committed while the step ran: go again at once.
+            return !cancellationToken.IsCancellationRequested;
         }
         var delay = Task.Delay(sleep, clock, linked.Token);
         await Task.WhenAny(delay, woken).ConfigureAwait(false);
@@ -139,8 +139,32 @@ public sealed class SinkRunner(string name, ISinkProcessor processor, RunnerOpti
     public Task RunAsync(CancellationToken cancellationToken)
     {
         var signals = processor.Sinks.Select(s => s.Channel).OfType<IChannelEventsSignal>().Distinct().ToArray();
-        Func<CancellationToken, Task>? wake = signals.Length == 0 ? null : ct => Task.WhenAny(signals.Select(s => s.WaitForEventsAsync(ct)));
-        return RunnerLoop.RunAsync(name, processor.ProcessAsync, options, Counters, clock, logger, cancellationToken, wake);
+        if (signals.Length == 0)
+        {
+            return RunnerLoop.RunAsync(name, processor.ProcessAsync, options, Counters, clock, logger, cancellationToken);
+        }
+
+        // Each step remembers the channels' put generations, so a Backoff sleep ends as soon as a put commits after the
+        // step looked at the channel (including one that landed before the sleep began).
+        var generations = new long[signals.Length];
+        ValueTask<ProcessStatus> StepAsync(CancellationToken ct)
+        {
+            for (var i = 0; i < signals.Length; i++)
+            {
+                generations[i] = signals[i].PutGeneration;
+            }
+            return processor.ProcessAsync(ct);
+        }
+        Task WakeAsync(CancellationToken ct)
+        {
+            var waits = new Task[signals.Length];
+            for (var i = 0; i < signals.Length; i++)
+            {
+                waits[i] = signals[i].WaitForEventsAsync(generations[i], ct);
+            }
+            return Task.WhenAny(waits);
+        }
+        return RunnerLoop.RunAsync(name, StepAsync, options, Counters, clock, logger, cancellationToken, WakeAsync);
     }
 }
 

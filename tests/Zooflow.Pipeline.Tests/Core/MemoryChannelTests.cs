@@ -40,6 +40,28 @@ public sealed class MemoryChannelTests
     }
 
     [Fact]
+    public async Task WaitForEvents_PutCommittedAfterGeneration_CompletesAtOnce()
+    {
+        // The race the runner has: its take found the channel empty, then a put commits before it starts waiting.
+        var channel = Channel();
+        long seen = channel.PutGeneration;
+        await PutAsync(channel, "late");
+        Assert.True(channel.WaitForEventsAsync(seen, Ct).IsCompleted);
+    }
+
+    [Fact]
+    public async Task WaitForEvents_NoPutSinceGeneration_WaitsEvenWithEventsQueued()
+    {
+        // Events already there did not arrive after the step looked: only a new commit ends the wait.
+        var channel = Channel();
+        await PutAsync(channel, "old");
+        var wait = channel.WaitForEventsAsync(channel.PutGeneration, Ct);
+        Assert.False(wait.IsCompleted);
+        await PutAsync(channel, "new");
+        await wait.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
+    [Fact]
     public async Task Commit_Puts_BecomeVisibleOnlyAfterCommit()
     {
         var channel = Channel();
