@@ -56,7 +56,12 @@ public static class ZkPaths
         }
     }
 
+    /// <summary>Sibling subtrees deleted concurrently by <see cref="DeleteRecursiveAsync"/>: enough to fill a group commit,
+    /// few enough to keep the client's pending-request table small.</summary>
+    private const int SiblingDeletesInFlightMax = 256;
+
     /// <summary>Deletes <paramref name="path"/> and everything under it (missing nodes are fine).</summary>
+
     public static async Task DeleteRecursiveAsync(this ZooKeeperClient client, string path, CancellationToken cancellationToken = default)
     {
         IReadOnlyList<string> children;
@@ -69,10 +74,19 @@ public static class ZkPaths
             return;
         }
 
+        // Siblings are deleted with many requests in flight (the client pipelines them on one connection): one at a time,
+        // each waiting for its fsync, a 100,000-node subtree took minutes.
+        var pending = new List<Task>(SiblingDeletesInFlightMax);
         foreach (var child in children)
         {
-            await client.DeleteRecursiveAsync(Join(path, child), cancellationToken).ConfigureAwait(false);
+            pending.Add(client.DeleteRecursiveAsync(Join(path, child), cancellationToken));
+            if (pending.Count == SiblingDeletesInFlightMax)
+            {
+                await Task.WhenAll(pending).ConfigureAwait(false);
+                pending.Clear();
+            }
         }
+        await Task.WhenAll(pending).ConfigureAwait(false);
 
         try
         {

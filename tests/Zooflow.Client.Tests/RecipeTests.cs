@@ -154,6 +154,28 @@ public sealed class RecipeTests(ServerPool pool)
 
     [Theory]
     [MemberData(nameof(ServerPool.Kinds), MemberType = typeof(ServerPool))]
+    public async Task DeleteRecursive_WideAndDeepTree_RemovesEverything(ServerKind kind)
+    {
+        // More siblings than ZkPaths deletes at once, each with a child, so batching and recursion both run.
+        var (_, connect, _) = await pool.NewRootAsync(kind);
+        await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Ct);
+        await client.CreateAsync("/tree", null, cancellationToken: Ct);
+        var creates = new List<Task<string>>();
+        for (var i = 0; i < 600; i++)
+        {
+            creates.Add(client.CreateAsync($"/tree/n{i}", null, cancellationToken: Ct));
+        }
+        await Task.WhenAll(creates);
+        await Task.WhenAll(Enumerable.Range(0, 600).Select(i => client.CreateAsync($"/tree/n{i}/leaf", "x"u8.ToArray(), cancellationToken: Ct)));
+
+        await client.DeleteRecursiveAsync("/tree", Ct);
+
+        Assert.Null(await client.ExistsAsync("/tree", cancellationToken: Ct));
+        await client.DeleteRecursiveAsync("/tree", Ct); // a missing subtree is fine
+    }
+
+    [Theory]
+    [MemberData(nameof(ServerPool.Kinds), MemberType = typeof(ServerPool))]
     public async Task Semaphore_TwoLeases_ThirdWaitsForARelease(ServerKind kind)
     {
         var (_, connect, _) = await pool.NewRootAsync(kind);
