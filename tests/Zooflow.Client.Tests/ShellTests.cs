@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Xunit;
 using Zooflow.Client.Tests.Infrastructure;
+using Zooflow.TestKit;
 
 namespace Zooflow.Client.Tests;
 
@@ -64,8 +65,8 @@ public sealed partial class ShellTests(ServerPool pool)
         var (_, _, rootB) = await pool.NewRootAsync(kind);
         var script = Script.Replace("\r", "", StringComparison.Ordinal) + "\nquit\n";
 
-        var zkCli = await TestProcess.RunAsync(ZkCli, ["-server", server.ConnectString + rootA], Timeout, script, Ct);
-        var ours = await TestProcess.RunAsync("dotnet", [TestServer.ZooflowCli, "shell", "-server", server.ConnectString + rootB], Timeout, script, Ct);
+        var zkCli = await ProcessRunner.RunAsync(ZkCli, ["-server", server.ConnectString + rootA], Timeout, script, cancellationToken: Ct);
+        var ours = await ProcessRunner.RunAsync("dotnet", [TestServer.ZooflowCli, "shell", "-server", server.ConnectString + rootB], Timeout, script, cancellationToken: Ct);
 
         Assert.Equal(0, ours.ExitCode);
         var expectedOut = Normalize(zkCli.StandardOutput);
@@ -83,7 +84,7 @@ public sealed partial class ShellTests(ServerPool pool)
         var (_, connect, _) = await pool.NewRootAsync(kind);
 
         async Task<ProcessResult> ShellAsync(params string[] args) =>
-            await TestProcess.RunAsync("dotnet", [TestServer.ZooflowCli, "shell", "-server", connect, .. args], Timeout, cancellationToken: Ct);
+            await ProcessRunner.RunAsync("dotnet", [TestServer.ZooflowCli, "shell", "-server", connect, .. args], Timeout, cancellationToken: Ct);
 
         var created = await ShellAsync("create", "/x", "value");
         Assert.Equal(0, created.ExitCode);
@@ -103,7 +104,7 @@ public sealed partial class ShellTests(ServerPool pool)
         Assert.EndsWith("Command not found: Command not found frobnicate\n", unknown.StandardError);
 
         // The reference for the one-shot forms: zkCli prints the same result line.
-        var reference = await TestProcess.RunAsync(ZkCli, ["-server", connect, "get", "/x"], Timeout, cancellationToken: Ct);
+        var reference = await ProcessRunner.RunAsync(ZkCli, ["-server", connect, "get", "/x"], Timeout, cancellationToken: Ct);
         Assert.Contains("value", Normalize(reference.StandardOutput));
     }
 

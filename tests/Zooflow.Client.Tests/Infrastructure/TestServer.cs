@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Zooflow.TestKit;
 
 namespace Zooflow.Client.Tests.Infrastructure;
 
@@ -18,9 +19,9 @@ public sealed class TestServer : IAsyncDisposable
     public const string ZooKeeperJuteJar = "/usr/share/java/zookeeper-jute.jar";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(45);
     private readonly string _dir;
-    private TestProcess _process;
+    private ProcessRunner _process;
 
-    private TestServer(ServerKind kind, int port, string dir, TestProcess process)
+    private TestServer(ServerKind kind, int port, string dir, ProcessRunner process)
     {
         Kind = kind;
         Port = port;
@@ -130,7 +131,7 @@ public sealed class TestServer : IAsyncDisposable
 
         var cfgPath = Path.Combine(dir, "zoo.cfg");
         File.WriteAllText(cfgPath, cfg.ToString());
-        TestProcess process;
+        ProcessRunner process;
         if (kind == ServerKind.ZooKeeper)
         {
             File.WriteAllText(Path.Combine(dir, "log4j.properties"), string.Join('\n',
@@ -141,7 +142,7 @@ public sealed class TestServer : IAsyncDisposable
                 "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{1} - %m%n",
                 ""));
             var classpath = string.Join(':', dir, ZooKeeperJar, ZooKeeperJuteJar, "/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar");
-            process = TestProcess.Start("/usr/bin/java",
+            process = ProcessRunner.Start("/usr/bin/java",
             [
                 "-Xmx1000m",
                 "-Dznode.container.checkIntervalMs=1000",
@@ -154,7 +155,7 @@ public sealed class TestServer : IAsyncDisposable
         }
         else
         {
-            process = TestProcess.Start("dotnet", [ZooflowCli, "server", cfgPath], workingDirectory: dir);
+            process = ProcessRunner.Start("dotnet", [ZooflowCli, "server", cfgPath], workingDirectory: dir);
         }
 
         return new TestServer(kind, port, dir, process);
