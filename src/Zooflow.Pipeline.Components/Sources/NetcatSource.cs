@@ -1,12 +1,9 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Zooflow.Pipeline.Abstractions;
-using Zooflow.Pipeline.Instrumentation;
 
 namespace Zooflow.Pipeline.Components.Sources;
 
@@ -15,7 +12,7 @@ namespace Zooflow.Pipeline.Components.Sources;
 /// whose body is the line without the <c>\n</c> (a <c>\r</c> before it is kept, as in Flume).
 /// </summary>
 /// <remarks>
-/// <para>Keys: <c>bind</c> and <c>port</c> (required; port 0 picks a free port, see <see cref="BoundPort"/>),
+/// <para>Keys: <c>bind</c> and <c>port</c> (required; port 0 picks a free port, see <see cref="NetworkSource.BoundPort"/>),
 /// <c>max-line-length</c> 512 (bytes, including the newline), <c>ack-every-event</c> true, and the Zooflow extension
 /// <c>batchSize</c> 100: the complete lines already received on one connection, up to this many, are delivered as one
 /// channel transaction (Flume delivers one event per transaction, which is far slower). It must not exceed the channel's
@@ -30,32 +27,22 @@ namespace Zooflow.Pipeline.Components.Sources;
 /// <para>Hot path: one <see cref="PipeReader"/> per connection; the lines of a batch are copied into one array and each
 /// event body is a slice of it (one allocation per batch for the bodies).</para>
 /// </remarks>
-public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDisposable
+public sealed class NetcatSource : NetworkSource, IBatchSized
 {
     private const int ReadBufferBytes = 64 * 1024;
     private static readonly byte[] Ok = "OK\n"u8.ToArray();
 
-    private readonly ILogger _logger;
-    private readonly SourceCounter _counter;
-    private readonly ConcurrentDictionary<long, Task> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
     private readonly string _bind;
     private readonly int _port;
+    private readonly bool _batchSizeConfigured;
     private byte[]? _acks;
-    private IEventSink? _output;
-    private Socket? _listener;
-    private Task? _acceptLoop;
-    private long _connectionIds;
     private long _eventsAccepted;
     private long _linesTooLong;
-    private int _started;
-    private readonly bool _batchSizeConfigured;
 
     /// <summary>Reads <c>bind</c>, <c>port</c>, <c>max-line-length</c>, <c>ack-every-event</c> and <c>batchSize</c>.</summary>
     public NetcatSource(string name, ComponentContext context)
+        : base(name, context, "Zooflow.Pipeline.Components.NetcatSource")
     {
-        Name = name;
-        _counter = context.Counters.Source(name);
         _bind = context.GetRequiredString("bind");
         if (!context.Properties.ContainsKey("port"))
         {
@@ -66,11 +53,7 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
         AckEveryEvent = context.GetBool("ack-every-event", true);
         BatchSize = context.GetInt("batchSize", 100, 1, 1_000_000);
         _batchSizeConfigured = context.Properties.ContainsKey("batchSize");
-        _logger = context.LoggerFactory.CreateLogger("Zooflow.Pipeline.Components.NetcatSource");
     }
-
-    /// <inheritdoc />
-    public string Name { get; }
 
     /// <summary><c>max-line-length</c>: the longest accepted line in bytes, newline included.</summary>
     public int MaxLineLength { get; }
@@ -80,9 +63,6 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
 
     /// <summary>Most events per channel transaction (<c>batchSize</c>).</summary>
     public int BatchSize { get; }
-
-    /// <summary>The port actually listened on (differs from <c>port</c> when that is 0); 0 before start.</summary>
-    public int BoundPort => (_listener?.LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
     /// <summary>Events committed to the channels so far.</summary>
     public long EventsAccepted => Interlocked.Read(ref _eventsAccepted);
@@ -95,127 +75,15 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
     int IBatchSized.BatchSize => _batchSizeConfigured ? BatchSize : 1;
 
     /// <inheritdoc />
-    public IEventSink Output { set => _output = value; }
-
-    /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task OpenAsync(CancellationToken stopping, CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-        {
-            throw new InvalidOperationException($"Source {Name} was already started");
-        }
-        if (_output is null)
-        {
-            throw new InvalidOperationException($"Source {Name}: Output must be set before start");
-        }
-        var endPoint = await Endpoints.ResolveAsync(_bind, _port, cancellationToken).ConfigureAwait(false);
-        var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(endPoint);
-            listener.Listen(512);
-        }
-        catch
-        {
-            listener.Dispose();
-            throw;
-        }
-        _listener = listener;
-        _logger.LogInformation("Netcat source {Source} listening on {EndPoint}", Name, listener.LocalEndPoint);
-        _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
-    }
-
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_stopping.IsCancellationRequested)
-        {
-            return;
-        }
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener?.Dispose();
-        var pending = new List<Task>(_connections.Values);
-        if (_acceptLoop is not null)
-        {
-            pending.Add(_acceptLoop);
-        }
-        try
-        {
-            await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            _logger.LogWarning("Netcat source {Source}: connections did not finish within the stop timeout", Name);
-        }
-        _logger.LogInformation("Netcat source {Source} stopped; {Events} events accepted", Name, EventsAccepted);
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _stopping.Dispose();
-    }
-
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException ex)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
-                _logger.LogWarning("Netcat source {Source}: accept failed: {Error}", Name, ex.SocketErrorCode);
-                continue;
-            }
-            var id = Interlocked.Increment(ref _connectionIds);
-            _connections[id] = RunConnectionAsync(id, client, cancellationToken);
-        }
-    }
-
-    private async Task RunConnectionAsync(long id, Socket client, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        _counter.ConnectionOpened();
-        try
-        {
-            await HandleConnectionAsync(client, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping: the batch in flight was not committed and not acknowledged.
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            _logger.LogDebug("Netcat source {Source}: connection broken: {Error}", Name, ex.Message);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "Netcat source {Source}: connection handler failed", Name);
-        }
-        finally
-        {
-            client.Dispose();
-            _connections.TryRemove(id, out _);
-            _counter.ConnectionClosed();
-        }
+        var listener = await ListenTcpAsync(_bind, _port, cancellationToken).ConfigureAwait(false);
+        AcceptConnections(listener, HandleConnectionAsync, stopping);
     }
 
     private async Task HandleConnectionAsync(Socket client, CancellationToken cancellationToken)
     {
-        var output = _output!;
+        var output = Downstream;
         client.NoDelay = true;
         await using var stream = new NetworkStream(client, ownsSocket: false);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferBytes, minimumReadSize: ReadBufferBytes / 4, leaveOpen: true));
@@ -229,7 +97,7 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
                 var tooLong = false;
                 while (TryExtractBatch(ref buffer, events, out tooLong))
                 {
-                    await BackPressure.DeliverAsync(output, events, _counter, _logger, Name, cancellationToken).ConfigureAwait(false);
+                    await BackPressure.DeliverAsync(output, events, Counter, Logger, Name, cancellationToken).ConfigureAwait(false);
                     Interlocked.Add(ref _eventsAccepted, events.Count);
                     if (AckEveryEvent)
                     {
@@ -252,7 +120,7 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
                 {
                     if (!buffer.IsEmpty)
                     {
-                        _logger.LogDebug("Netcat source {Source}: discarded {Bytes} bytes of an unterminated last line", Name, buffer.Length);
+                        Logger.LogDebug("Netcat source {Source}: discarded {Bytes} bytes of an unterminated last line", Name, buffer.Length);
                     }
                     return;
                 }
@@ -335,8 +203,8 @@ public sealed class NetcatSource : IEventDrivenSource, IBatchSized, IAsyncDispos
     private async Task RejectLongLineAsync(Socket client, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _linesTooLong);
-        _counter.AddEventReadFail();
-        _logger.LogWarning("Netcat source {Source}: client sent an event exceeding the maximum length ({Max} bytes); closing the connection", Name, MaxLineLength);
+        Counter.AddEventReadFail();
+        Logger.LogWarning("Netcat source {Source}: client sent an event exceeding the maximum length ({Max} bytes); closing the connection", Name, MaxLineLength);
         var message = Encoding.UTF8.GetBytes($"FAILED: Event exceeds the maximum length ({MaxLineLength} chars, including newline)\n");
         await SendAllAsync(client, message, cancellationToken).ConfigureAwait(false);
         client.Shutdown(SocketShutdown.Send);
