@@ -1,4 +1,5 @@
 using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.Components.Sinks.Hdfs;
 using Zooflow.Pipeline.Components.Sources.Syslog;
 
 namespace Zooflow.Pipeline.Components;
@@ -21,5 +22,9 @@ public static class SyslogHttpHdfsComponents
         yield return new ComponentType(ComponentKind.Source, "multiport_syslogtcp",
             ["org.apache.flume.source.MultiportSyslogTCPSource"],
             static (name, context) => new MultiportSyslogTcpSource(name, context));
+
+        yield return new ComponentType(ComponentKind.Sink, "hdfs",
+            ["org.apache.flume.sink.hdfs.HDFSEventSink"],
+            static (name, context) => new HdfsEventSink(name, context));
     }
 }

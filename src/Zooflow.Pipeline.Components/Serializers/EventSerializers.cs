@@ -35,11 +35,15 @@ internal sealed class EventSerializerFactory
 {
     private readonly Func<Stream, IEventSerializer> _create;
 
-    private EventSerializerFactory(string name, Func<Stream, IEventSerializer> create)
+    private EventSerializerFactory(string name, Func<Stream, IEventSerializer> create, bool appendsNewline = false)
     {
         Name = name;
         _create = create;
+        AppendsNewline = appendsNewline;
     }
+
+    /// <summary>True for the text serializers with appendNewline: every event ends with <c>\n</c>.</summary>
+    public bool AppendsNewline { get; }
 
     /// <summary>The canonical name: text, header_and_text or avro_event.</summary>
     public string Name { get; }
@@ -61,13 +65,13 @@ internal sealed class EventSerializerFactory
             case "ORG.APACHE.FLUME.SERIALIZATION.BODYTEXTEVENTSERIALIZER$BUILDER":
             {
                 var appendNewline = context.GetBool(appendNewlineKey, true);
-                return new EventSerializerFactory("text", stream => new BodyTextSerializer(stream, appendNewline));
+                return new EventSerializerFactory("text", stream => new BodyTextSerializer(stream, appendNewline), appendNewline);
             }
             case "HEADER_AND_TEXT":
             case "ORG.APACHE.FLUME.SERIALIZATION.HEADERANDBODYTEXTEVENTSERIALIZER$BUILDER":
             {
                 var appendNewline = context.GetBool(appendNewlineKey, true);
-                return new EventSerializerFactory("header_and_text", stream => new HeaderAndBodyTextSerializer(stream, appendNewline));
+                return new EventSerializerFactory("header_and_text", stream => new HeaderAndBodyTextSerializer(stream, appendNewline), appendNewline);
             }
             case "AVRO_EVENT":
             case "ORG.APACHE.FLUME.SERIALIZATION.FLUMEEVENTAVROEVENTSERIALIZER$BUILDER":

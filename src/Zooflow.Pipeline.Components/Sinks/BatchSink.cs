@@ -78,50 +78,63 @@ public abstract class BatchSink : ISink, IBatchSized
             OnBatchFailed(ex);
             throw new EventDeliveryException($"Sink {Name}: cannot prepare its output: {ex.Message}", ex);
         }
-        var transaction = channel.BeginTransaction();
-        await using (transaction.ConfigureAwait(false))
+        try
         {
-            var count = 0;
-            try
+            var transaction = channel.BeginTransaction();
+            await using (transaction.ConfigureAwait(false))
             {
-                while (count < BatchSize && transaction.Take() is { } taken)
+                var count = 0;
+                try
                 {
-                    count++;
-                    Write(taken);
+                    while (count < BatchSize && transaction.Take() is { } taken)
+                    {
+                        count++;
+                        Write(taken);
+                    }
+                    Counter.Batch(count, BatchSize);
+                    if (count > 0)
+                    {
+                        Counter.AddDrainAttempt(count);
+                        await CompleteBatchAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
-                Counter.Batch(count, BatchSize);
+                catch (Exception ex)
+                {
+                    if (ex is not OperationCanceledException)
+                    {
+                        Counter.AddEventWriteFail();
+                    }
+                    await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                    OnBatchFailed(ex);
+                    if (ex is OperationCanceledException)
+                    {
+                        throw;
+                    }
+                    throw new EventDeliveryException($"Sink {Name}: failed to deliver a batch of {count} events: {ex.Message}", ex);
+                }
+                Interlocked.Add(ref _eventsDrained, count);
                 if (count > 0)
                 {
-                    Counter.AddDrainAttempt(count);
-                    await CompleteBatchAsync(cancellationToken).ConfigureAwait(false);
+                    Counter.AddDrainSuccess(count);
                 }
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return count == 0 ? ProcessStatus.Backoff : ProcessStatus.Ready;
             }
-            catch (Exception ex)
-            {
-                if (ex is not OperationCanceledException)
-                {
-                    Counter.AddEventWriteFail();
-                }
-                await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-                OnBatchFailed(ex);
-                if (ex is OperationCanceledException)
-                {
-                    throw;
-                }
-                throw new EventDeliveryException($"Sink {Name}: failed to deliver a batch of {count} events: {ex.Message}", ex);
-            }
-            Interlocked.Add(ref _eventsDrained, count);
-            if (count > 0)
-            {
-                Counter.AddDrainSuccess(count);
-            }
-            return count == 0 ? ProcessStatus.Backoff : ProcessStatus.Ready;
+        }
+        finally
+        {
+            AfterBatch();
         }
     }
 
     /// <summary>Runs before the take transaction opens (e.g. roll or open the output file); throwing fails the batch.</summary>
     protected virtual ValueTask BeforeBatchAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Runs after every batch whose <see cref="BeforeBatchAsync"/> succeeded (committed, rolled back or empty),
+    /// e.g. to release a lock taken there.</summary>
+    protected virtual void AfterBatch()
+    {
+    }
 
     /// <summary>Writes one taken event downstream (buffered).</summary>
     protected abstract void Write(Event @event);
