@@ -1,5 +1,6 @@
 using Zooflow.Pipeline.Abstractions;
 using Zooflow.Pipeline.Components.Sinks.Hdfs;
+using Zooflow.Pipeline.Components.Sources.Http;
 using Zooflow.Pipeline.Components.Sources.Syslog;
 
 namespace Zooflow.Pipeline.Components;
@@ -22,6 +23,9 @@ public static class SyslogHttpHdfsComponents
         yield return new ComponentType(ComponentKind.Source, "multiport_syslogtcp",
             ["org.apache.flume.source.MultiportSyslogTCPSource"],
             static (name, context) => new MultiportSyslogTcpSource(name, context));
+        yield return new ComponentType(ComponentKind.Source, "http",
+            ["org.apache.flume.source.http.HTTPSource"],
+            static (name, context) => new HttpSource(name, context));
 
         yield return new ComponentType(ComponentKind.Sink, "hdfs",
             ["org.apache.flume.sink.hdfs.HDFSEventSink"],
