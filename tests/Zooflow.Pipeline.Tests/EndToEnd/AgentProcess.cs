@@ -15,6 +15,7 @@ namespace Zooflow.Pipeline.Tests.EndToEnd;
 internal sealed class AgentProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
+    private const int SigKill = 9;
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -144,6 +145,16 @@ internal sealed class AgentProcess : IAsyncDisposable
         {
             _process.WaitForExit();
             throw new InvalidOperationException($"agent exited with code {_process.ExitCode}\n{Output}");
+        }
+    }
+
+    /// <summary>SIGKILL by PID (a crash: nothing is flushed or closed), then waits for the exit.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _ = kill(_process.Id, SigKill);
+            _process.WaitForExit((int)E2E.WaitLimit.TotalMilliseconds);
         }
     }
 
