@@ -13,6 +13,12 @@ namespace Zooflow.Pipeline.Tests.EndToEnd;
 /// </summary>
 public sealed class SyslogHttpHdfsFlowTests
 {
+    private const string MemoryChannel = """
+        a1.channels.c1.type = memory
+        a1.channels.c1.capacity = 100000
+        a1.channels.c1.transactionCapacity = 1000
+        """;
+
     [Fact]
     public async Task SyslogTcp_LoggerFileOfLinesPlusGarbageConnection_EveryMessageInFileRoll()
     {
@@ -27,9 +33,7 @@ public sealed class SyslogHttpHdfsFlowTests
             a1.sources.r1.host = 127.0.0.1
             a1.sources.r1.port = {port}
             a1.sources.r1.channels = c1
-            a1.channels.c1.type = memory
-            a1.channels.c1.capacity = 100000
-            a1.channels.c1.transactionCapacity = 1000
+            {MemoryChannel}
             a1.sinks.k1.type = file_roll
             a1.sinks.k1.channel = c1
             a1.sinks.k1.sink.directory = {output}
@@ -71,9 +75,7 @@ public sealed class SyslogHttpHdfsFlowTests
             a1.sources.r1.bind = 127.0.0.1
             a1.sources.r1.port = {{port}}
             a1.sources.r1.channels = c1
-            a1.channels.c1.type = memory
-            a1.channels.c1.capacity = 10000
-            a1.channels.c1.transactionCapacity = 1000
+            {{MemoryChannel}}
             a1.sinks.k1.type = hdfs
             a1.sinks.k1.channel = c1
             a1.sinks.k1.hdfs.path = file://{{output}}/%{app}/%Y-%m-%d
