@@ -28,19 +28,21 @@ public static class Fleet
     /// <summary>A status older than this many status intervals is stale (degraded: the agent may be hung).</summary>
     public const int StaleIntervals = 3;
 
-    /// <summary>Reads every agent (or those of <paramref name="group"/>), sorted by group and id.</summary>
-    public static async Task<IReadOnlyList<FleetEntry>> ReadAsync(ZooKeeperClient client, string? group, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Reads every agent (or those of <paramref name="group"/>), sorted by group and id. With a
+    /// <paramref name="watcher"/>, every list and status read leaves a watch (for <c>fleet --watch</c>).</summary>
+    public static async Task<IReadOnlyList<FleetEntry>> ReadAsync(ZooKeeperClient client, string? group, DateTimeOffset now, CancellationToken cancellationToken,
+        Action<WatchedEvent>? watcher = null)
     {
-        var groups = group is not null ? [group] : (await ChildrenAsync(client, ZnodeLayout.AgentsRoot, cancellationToken).ConfigureAwait(false))
-            .Union(await ChildrenAsync(client, ZnodeLayout.KnownRoot, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
+        var groups = group is not null ? [group] : (await ChildrenAsync(client, ZnodeLayout.AgentsRoot, watcher, cancellationToken).ConfigureAwait(false))
+            .Union(await ChildrenAsync(client, ZnodeLayout.KnownRoot, null, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal).ToList();
         var entries = new List<FleetEntry>();
         foreach (var g in groups)
         {
-            var live = await ChildrenAsync(client, ZnodeLayout.Group(g), cancellationToken).ConfigureAwait(false);
-            var known = await ChildrenAsync(client, ZnodeLayout.KnownRoot + "/" + g, cancellationToken).ConfigureAwait(false);
+            var live = await ChildrenAsync(client, ZnodeLayout.Group(g), watcher, cancellationToken).ConfigureAwait(false);
+            var known = await ChildrenAsync(client, ZnodeLayout.KnownRoot + "/" + g, null, cancellationToken).ConfigureAwait(false);
             foreach (var id in live.Union(known).Order(StringComparer.Ordinal))
             {
-                var status = await ReadStatusAsync(client, ZnodeLayout.AgentStatus(g, id), cancellationToken).ConfigureAwait(false);
+                var status = live.Contains(id) ? await ReadStatusAsync(client, ZnodeLayout.AgentStatus(g, id), watcher, cancellationToken).ConfigureAwait(false) : null;
                 var knownRecord = await ReadKnownAsync(client, ZnodeLayout.Known(g, id), cancellationToken).ConfigureAwait(false);
                 entries.Add(Classify(g, id, status, knownRecord, now));
             }
@@ -127,7 +129,7 @@ public static class Fleet
                 s?.Host ?? e.Known?.Host ?? "-",
                 (s?.Pid ?? e.Known?.Pid)?.ToString(CultureInfo.InvariantCulture) ?? "-",
                 s is null ? "-" : Duration(now.ToUnixTimeMilliseconds() - s.StartTime),
-                e.Reasons.FirstOrDefault() ?? "",
+                e.Reasons.FirstOrDefault() ?? string.Join(", ", s?.Singletons.Where(x => x.State == "running").Select(x => $"runs singleton {x.Name} ({x.Source})") ?? []),
             ]);
         }
         var widths = new int[rows[0].Length];
@@ -167,23 +169,31 @@ public static class Fleet
         return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:00}s" : $"{t.Seconds}s";
     }
 
-    private static async Task<IReadOnlyList<string>> ChildrenAsync(ZooKeeperClient client, string path, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<string>> ChildrenAsync(ZooKeeperClient client, string path, Action<WatchedEvent>? watcher, CancellationToken cancellationToken)
     {
         try
         {
-            return await client.GetChildrenAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return watcher is null
+                ? await client.GetChildrenAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await client.GetChildrenAsync(path, watcher, cancellationToken).ConfigureAwait(false);
         }
         catch (KeeperException ex) when (ex.Code == ErrorCode.NoNode)
         {
+            if (watcher is not null)
+            {
+                await client.ExistsAsync(path, watcher, cancellationToken).ConfigureAwait(false);
+            }
             return [];
         }
     }
 
-    private static async Task<(AgentStatus?, string?)?> ReadStatusAsync(ZooKeeperClient client, string path, CancellationToken cancellationToken)
+    private static async Task<(AgentStatus?, string?)?> ReadStatusAsync(ZooKeeperClient client, string path, Action<WatchedEvent>? watcher, CancellationToken cancellationToken)
     {
         try
         {
-            var (data, _) = await client.GetDataAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var (data, _) = watcher is null
+                ? await client.GetDataAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await client.GetDataAsync(path, watcher, cancellationToken).ConfigureAwait(false);
             var status = AgentStatus.TryParse(data, out var error);
             return (status, error);
         }

@@ -43,8 +43,9 @@ public sealed class ZooKeeperSink : BatchSink
     private long _refused;
     private long _knownCount = -1;
 
-    /// <summary>Reads the keys; <paramref name="agentSession"/> is the agent's connection (null for a file-configured agent).</summary>
-    public ZooKeeperSink(string name, ComponentContext context, ServiceSession? agentSession)
+    /// <summary>Reads the keys; <paramref name="agentSession"/> is the agent's connection (null for a file-configured agent,
+    /// or when only validating: then <paramref name="agentUsesService"/> says whether the agent will have one).</summary>
+    public ZooKeeperSink(string name, ComponentContext context, ServiceSession? agentSession, bool agentUsesService)
         : base(name, context.GetInt("batchSize", 100, 1, 1000), context)
     {
         _agentSession = agentSession;
@@ -66,7 +67,7 @@ public sealed class ZooKeeperSink : BatchSink
                 context.AddError("zkConnString", error);
             }
         }
-        else if (agentSession is null)
+        else if (!agentUsesService)
         {
             context.AddError("zkConnString", "is required when the agent does not take its configuration from the service (-z); "
                 + "set it to host:port[,host:port...][/chroot]");
@@ -109,7 +110,7 @@ public sealed class ZooKeeperSink : BatchSink
     /// <inheritdoc />
     protected override async ValueTask BeforeBatchAsync(CancellationToken cancellationToken)
     {
-        var session = _ownSession ?? _agentSession!;
+        var session = _ownSession ?? _agentSession ?? throw new InvalidOperationException($"Sink {Name}: built for validation only (no service connection)");
         var lease = session.Current;
         if (lease is null || lease.Client.State != ConnectionState.Connected)
         {
