@@ -203,6 +203,17 @@ public sealed class CoordinatedAgent : IAsyncDisposable
         var tasks = new List<Task>();
         try
         {
+            // Limits first, so that no source starts unlimited: wait for their first read (bounded: an unreachable or
+            // slow service must not hold the pipeline back for long).
+            tasks.Add(_limits.RunAsync(background.Token));
+            try
+            {
+                await _limits.FirstRefresh.WaitAsync(_options.Service.SessionTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning(new EventId(4511, "LimitsLate"), "Flow limits not read within {Timeout}; starting without them until they are", _options.Service.SessionTimeout);
+            }
             if (_options.Follow)
             {
                 var follower = new ConfigFollower(_session, path, OnConfigAsync, _loggerFactory.CreateLogger("Zooflow.Agent.Config"));
@@ -223,7 +234,6 @@ public sealed class CoordinatedAgent : IAsyncDisposable
                     throw new AgentStartException($"the configuration in {path} has errors; not starting (every error is logged above)", 2);
                 }
             }
-            tasks.Add(_limits.RunAsync(background.Token));
             tasks.Add(_registration.RunAsync(background.Token));
             try
             {

@@ -14,8 +14,13 @@ namespace Zooflow.Agent.Limits;
 /// limits in force stay as they were.</remarks>
 public sealed class LimitsFollower(ServiceSession session, string group, string agentId, FlowLimiter limiter, ILogger logger)
 {
+    private readonly TaskCompletionSource _firstRefresh = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _lastError;
     private string _lastApplied = "";
+
+    /// <summary>Completes after the first read of the limits (applied or found invalid), so sources need not start
+    /// unlimited before the limits are known.</summary>
+    public Task FirstRefresh => _firstRefresh.Task;
 
     /// <summary>The last problem with a limits znode, or null.</summary>
     public string? LastError => _lastError;
@@ -55,6 +60,7 @@ public sealed class LimitsFollower(ServiceSession session, string group, string 
                 logger.LogError(new EventId(4301, "LimitsInvalid"), "Flow limits not changed: {Errors}", message);
             }
             _lastError = message;
+            _firstRefresh.TrySetResult();
             return;
         }
         _lastError = null;
@@ -67,6 +73,7 @@ public sealed class LimitsFollower(ServiceSession session, string group, string 
             logger.LogInformation(new EventId(4300, "LimitsApplied"), "Flow limits now {Limits} (agent {AgentPath}, group {GroupPath} shared by {Members} live agents)",
                 text, agentPath, groupPath, LiveMembers);
         }
+        _firstRefresh.TrySetResult();
     }
 
     private static async Task<FlowLimits?> ReadAsync(ZooKeeperClient client, string path, Action<WatchedEvent> watcher, List<string> errors, CancellationToken cancellationToken)
