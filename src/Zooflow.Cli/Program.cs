@@ -20,6 +20,10 @@ public static class Program
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(EmbeddedCommand.Create());
+        root.Subcommands.Add(QuickstartCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(FleetCommand.Create());
+        root.Subcommands.Add(LimitsCommand.Create());
         root.Subcommands.Add(ShellCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(LogDumpCommand.Create());

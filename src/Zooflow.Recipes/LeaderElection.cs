@@ -62,6 +62,10 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// <summary>True while this participant is the confirmed leader.</summary>
     public bool HasLeadership => _isLeader;
 
+    /// <summary>This participant's node (null before <see cref="StartAsync"/>). While it exists and is the lowest, no one
+    /// else can be leader, so a write guarded by <c>check(ParticipantPath)</c> in a multi is fenced to this leader.</summary>
+    public string? ParticipantPath => _ourPath;
+
     /// <summary>Joins the election (creates the participant node) and starts following it.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Zooflow.TestKit;
@@ -174,8 +175,25 @@ public sealed class ProcessRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a POSIX signal (e.g. <see cref="SigStop"/>, <see cref="SigCont"/>, <see cref="SigTerm"/>) to this
+    /// process only; false when it has exited.</summary>
+    public bool Signal(int signal) => !_process.HasExited && kill(_process.Id, signal) == 0;
+
+    /// <summary>SIGTERM: a graceful stop.</summary>
+    public const int SigTerm = 15;
+
+    /// <summary>SIGSTOP: freezes the process (it cannot catch it), e.g. so its session expires.</summary>
+    public const int SigStop = 19;
+
+    /// <summary>SIGCONT: resumes a stopped process.</summary>
+    public const int SigCont = 18;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
     public async ValueTask DisposeAsync()
     {
+        Signal(SigCont);
         Kill();
         try
         {

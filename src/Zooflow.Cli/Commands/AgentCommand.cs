@@ -3,6 +3,7 @@ using System.Collections;
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Zooflow.Agent;
 using Zooflow.Pipeline;
 using Zooflow.Pipeline.Components;
 using Zooflow.Pipeline.Configuration;
@@ -12,11 +13,13 @@ using Zooflow.Pipeline.Runtime;
 namespace Zooflow.Cli.Commands;
 
 /// <summary>
-/// <c>zooflow agent -n NAME -f FILE [-c DIR] [-Dkey=value ...] [--lenient] [--no-reload-conf]</c>: runs a
-/// Flume-compatible pipeline agent. Exit codes: 0 after a normal stop, 2 when the configuration has errors (all are
-/// printed), 1 when the file cannot be read or the monitoring port cannot be bound.
+/// <c>zooflow agent -n NAME (-f FILE | -z HOSTS [-p BASEPATH]) [-c DIR] [-Dkey=value ...] [--lenient] [--no-reload-conf]</c>:
+/// runs a Flume-compatible pipeline agent, configured from a file or, as Flume's ZooKeeper configuration provider, from
+/// the znode <c>BASEPATH/NAME</c> (<see cref="RunFromServiceAsync"/>). Exit codes: 0 after a normal stop, 2 when the
+/// configuration has errors (all are printed), 1 when the file or znode cannot be read or the monitoring port cannot be
+/// bound.
 /// </summary>
-internal static class AgentCommand
+internal static partial class AgentCommand
 {
     /// <summary>Exit code for a configuration with errors.</summary>
     public const int ConfigErrorExitCode = 2;
@@ -24,7 +27,7 @@ internal static class AgentCommand
     public static Command Create()
     {
         var name = new Option<string>("--name", "-n") { Description = "The agent name: the prefix of the keys to run (e.g. a1).", Required = true };
-        var confFile = new Option<FileInfo>("--conf-file", "-f") { Description = "Flume properties file.", Required = true };
+        var confFile = new Option<FileInfo?>("--conf-file", "-f") { Description = "Flume properties file (or take the configuration from the service with -z)." };
         var confDir = new Option<DirectoryInfo?>("--conf", "-c") { Description = "Flume's configuration directory (accepted for compatibility; a relative --conf-file is also looked up there)." };
         var define = new Option<string[]>("--define") { Description = "key=value, Flume's -Dkey=value (e.g. -Dflume.monitoring.type=http -Dflume.monitoring.port=41414).", Arity = ArgumentArity.ZeroOrMore };
         var lenient = new Option<bool>("--lenient") { Description = "Flume's drop-and-warn: start without the invalid components (every error is still printed)." };
@@ -35,23 +38,42 @@ internal static class AgentCommand
         var maxBackoff = new Option<int>("--max-backoff-ms") { Description = "Runner backoff cap (Flume's maxBackoffSleep).", DefaultValueFactory = _ => 5000 };
         var check = new Option<bool>("--check") { Description = "Validate the configuration, print the result and exit (0 valid, 2 errors)." };
 
-        var command = new Command("agent", "Run a pipeline agent from an Apache Flume properties configuration.");
+        var service = ServiceCliOptions.Create();
+
+        var command = new Command("agent", "Run a pipeline agent from an Apache Flume properties configuration: a file (-f), or the znode <zkBasePath>/<name> of a ZooKeeper-protocol service (-z), Flume's ZooKeeper provider.");
         foreach (var option in new Option[] { name, confFile, confDir, define, lenient, noReload, reloadInterval, drainTimeout, backoffIncrement, maxBackoff, check })
         {
             command.Options.Add(option);
         }
+        service.AddTo(command);
+        AddServiceOptions(command);
         command.SetAction(async (parse, cancellation) =>
         {
+            var file = parse.GetValue(confFile);
+            var zk = parse.GetValue(service.ConnectString);
+            if (file is null == zk is null)
+            {
+                await Console.Error.WriteLineAsync(file is null
+                    ? "zooflow agent: give the configuration with -f FILE or take it from the service with -z host:port[,host:port...] (Flume's --zkConnString)"
+                    : "zooflow agent: -f and -z were both given; Flume would silently use -z: pass one of them");
+                return 1;
+            }
+            var runner = new RunnerOptions(TimeSpan.FromMilliseconds(Math.Max(1, parse.GetValue(backoffIncrement))), TimeSpan.FromMilliseconds(Math.Max(1, parse.GetValue(maxBackoff))),
+                RunnerOptions.Default.RestartBackoffInitial, RunnerOptions.Default.RestartBackoffMax);
+            if (zk is not null)
+            {
+                return await RunFromServiceAsync(parse, service, parse.GetValue(name)!, FlumeArgs.ParseDefines(parse.GetValue(define) ?? []), parse.GetValue(lenient),
+                    !parse.GetValue(noReload), new AgentHostOptions(runner, TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(drainTimeout)))), parse.GetValue(check), cancellation);
+            }
             var options = new AgentCliOptions(
                 parse.GetValue(name)!,
-                ResolveFile(parse.GetValue(confFile)!, parse.GetValue(confDir)),
+                ResolveFile(file!, parse.GetValue(confDir)),
                 FlumeArgs.ParseDefines(parse.GetValue(define) ?? []),
                 parse.GetValue(lenient),
                 !parse.GetValue(noReload),
                 TimeSpan.FromSeconds(Math.Max(0.05, parse.GetValue(reloadInterval))),
                 TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(drainTimeout))),
-                new RunnerOptions(TimeSpan.FromMilliseconds(Math.Max(1, parse.GetValue(backoffIncrement))), TimeSpan.FromMilliseconds(Math.Max(1, parse.GetValue(maxBackoff))),
-                    RunnerOptions.Default.RestartBackoffInitial, RunnerOptions.Default.RestartBackoffMax),
+                runner,
                 parse.GetValue(check));
             return await RunAsync(options, cancellation);
         });
@@ -88,7 +110,7 @@ internal static class AgentCommand
             return 1;
         }
         var counters = new CounterRegistry();
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All());
+        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(AgentComponents.All(null)));
         var settings = new BuildSettings(options.Lenient, options.File.Name, loggerFactory, counters, TimeProvider.System);
         var lastWrite = options.File.LastWriteTimeUtc;
         var text = await File.ReadAllTextAsync(options.File.FullName, invocationCancellation);
@@ -191,7 +213,7 @@ internal static class AgentCommand
 
     /// <summary>Flume's <c>-Dflume.monitoring.type=http -Dflume.monitoring.port=N</c> (default 41414);
     /// <c>flume.monitoring.bind</c> (our addition) chooses the address, default all interfaces as Flume's Jetty.</summary>
-    private static MetricsServer? StartMonitoring(IReadOnlyDictionary<string, string> defines, CounterRegistry counters, ILoggerFactory loggerFactory)
+    internal static MetricsServer? StartMonitoring(IReadOnlyDictionary<string, string> defines, CounterRegistry counters, ILoggerFactory loggerFactory)
     {
         if (!defines.TryGetValue("flume.monitoring.type", out var type))
         {
@@ -210,7 +232,7 @@ internal static class AgentCommand
         return server;
     }
 
-    private static LogLevel LogLevelFrom(IReadOnlyDictionary<string, string> defines)
+    internal static LogLevel LogLevelFrom(IReadOnlyDictionary<string, string> defines)
     {
         // Flume: -Dflume.root.logger=DEBUG,console
         if (defines.TryGetValue("flume.root.logger", out var value))
@@ -229,7 +251,7 @@ internal static class AgentCommand
         return LogLevel.Information;
     }
 
-    private static Dictionary<string, string> ReadEnvironment()
+    internal static Dictionary<string, string> ReadEnvironment()
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())

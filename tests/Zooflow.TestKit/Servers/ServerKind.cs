@@ -1,4 +1,4 @@
-namespace Zooflow.Client.Tests.Infrastructure;
+namespace Zooflow.TestKit.Servers;
 
 /// <summary>Which server a client test talks to.</summary>
 public enum ServerKind

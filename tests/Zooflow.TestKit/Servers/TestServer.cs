@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Zooflow.TestKit;
 
-namespace Zooflow.Client.Tests.Infrastructure;
+
+namespace Zooflow.TestKit.Servers;
 
 /// <summary>
 /// One standalone server on a free loopback port with its own data directory: Apache ZooKeeper 3.8 from Debian's jars or
