@@ -1,4 +1,5 @@
 using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.Components.AvroRpc;
 using Zooflow.Pipeline.Components.Sinks;
 using Zooflow.Pipeline.Components.Sources;
 
@@ -42,5 +43,10 @@ public static class BuiltInComponents
         yield return new ComponentType(ComponentKind.Sink, "file_roll",
             ["org.apache.flume.sink.RollingFileSink", "fileroll", "file-roll"],
             static (name, context) => new RollingFileSink(name, context));
+
+        foreach (var type in AvroComponents.All())
+        {
+            yield return type;
+        }
     }
 }
