@@ -484,9 +484,12 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
         }
         foreach (var name in new[] { FlumeAvroProtocol.AppendBatch, FlumeAvroProtocol.Append })
         {
-            if (remote.Messages.TryGetValue(name, out var theirs) && !theirs.Request.Equals(FlumeAvroProtocol.Protocol.Messages[name].Request))
+            // Compared in Avro's Parsing Canonical Form: field order, names and types, not JSON layout or attribute order.
+            if (remote.Messages.TryGetValue(name, out var theirs) && (
+                global::Avro.SchemaNormalization.ToParsingForm(theirs.Request) != global::Avro.SchemaNormalization.ToParsingForm(FlumeAvroProtocol.Protocol.Messages[name].Request) ||
+                global::Avro.SchemaNormalization.ToParsingForm(theirs.Response) != global::Avro.SchemaNormalization.ToParsingForm(FlumeAvroProtocol.Protocol.Messages[name].Response)))
             {
-                return $"org.apache.avro.AvroRuntimeException: the client's {name} request schema differs from Flume's AvroSourceProtocol";
+                return $"org.apache.avro.AvroRuntimeException: the client's {name} request or response schema differs from Flume's AvroSourceProtocol";
             }
         }
         return null;
