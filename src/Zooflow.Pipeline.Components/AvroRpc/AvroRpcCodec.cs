@@ -363,10 +363,17 @@ public static class AvroRpcCodec
         }
     }
 
-    /// <summary>Event bodies of one batch share one array (one allocation per batch): each body is a slice of it.</summary>
-    private struct BodyBlock(int capacity)
+    /// <summary>
+    /// Event bodies of one batch share arrays of up to <see cref="ChunkBytes"/> (each body is a slice of one), so a batch
+    /// costs a few small allocations instead of one per event, and none lands on the large object heap (arrays of
+    /// 85,000 bytes or more go there and are only reclaimed by full collections). A body larger than a chunk gets its own
+    /// array.
+    /// </summary>
+    private struct BodyBlock(int remaining)
     {
-        private readonly byte[] _block = capacity == 0 ? [] : new byte[capacity];
+        private const int ChunkBytes = 64 * 1024;
+        private int _remaining = remaining;
+        private byte[] _chunk = [];
         private int _used;
 
         public ReadOnlyMemory<byte> Copy(ReadOnlySpan<byte> body)
@@ -375,8 +382,19 @@ public static class AvroRpcCodec
             {
                 return ReadOnlyMemory<byte>.Empty;
             }
-            body.CopyTo(_block.AsSpan(_used));
-            var memory = new ReadOnlyMemory<byte>(_block, _used, body.Length);
+            _remaining -= body.Length;
+            if (body.Length > ChunkBytes)
+            {
+                return body.ToArray();
+            }
+            if (_chunk.Length - _used < body.Length)
+            {
+                // The payload left bounds what the rest of the batch can need.
+                _chunk = new byte[Math.Min(ChunkBytes, Math.Max(body.Length, _remaining + body.Length))];
+                _used = 0;
+            }
+            body.CopyTo(_chunk.AsSpan(_used));
+            var memory = new ReadOnlyMemory<byte>(_chunk, _used, body.Length);
             _used += body.Length;
             return memory;
         }
