@@ -136,16 +136,7 @@ public static class AvroRpcCodec
     /// <summary>A reply to a processed call, in Java's layout: [handshake or empty] [metadata] [false, status].</summary>
     internal static ReadOnlyMemory<byte> WriteStatusResponse(FrameWriter writer, int serial, HandshakeResponse? handshake, AvroStatus status)
     {
-        writer.Begin(serial);
-        writer.NextBuffer();
-        if (handshake is not null)
-        {
-            WriteHandshakeResponse(writer, handshake);
-        }
-        writer.NextBuffer();
-        writer.Encoder.WriteMapStart();
-        writer.Encoder.WriteMapEnd();
-        writer.NextBuffer();
+        BeginResponse(writer, serial, handshake);
         writer.Encoder.WriteBoolean(false);
         writer.Encoder.WriteEnum((int)status);
         return writer.Finish();
@@ -154,16 +145,7 @@ public static class AvroRpcCodec
     /// <summary>A system error reply (Java <c>Responder</c>: error flag, then the union <c>["string"]</c> branch 0).</summary>
     internal static ReadOnlyMemory<byte> WriteErrorResponse(FrameWriter writer, int serial, HandshakeResponse? handshake, string message)
     {
-        writer.Begin(serial);
-        writer.NextBuffer();
-        if (handshake is not null)
-        {
-            WriteHandshakeResponse(writer, handshake);
-        }
-        writer.NextBuffer();
-        writer.Encoder.WriteMapStart();
-        writer.Encoder.WriteMapEnd();
-        writer.NextBuffer();
+        BeginResponse(writer, serial, handshake);
         writer.Encoder.WriteBoolean(true);
         writer.Encoder.WriteUnionIndex(0);
         writer.WriteString(message);
@@ -177,6 +159,21 @@ public static class AvroRpcCodec
         writer.NextBuffer();
         WriteHandshakeResponse(writer, handshake);
         return writer.Finish();
+    }
+
+    /// <summary>The first two buffers of a reply (the handshake or nothing; the empty metadata) and the start of the third.</summary>
+    private static void BeginResponse(FrameWriter writer, int serial, HandshakeResponse? handshake)
+    {
+        writer.Begin(serial);
+        writer.NextBuffer();
+        if (handshake is not null)
+        {
+            WriteHandshakeResponse(writer, handshake);
+        }
+        writer.NextBuffer();
+        writer.Encoder.WriteMapStart();
+        writer.Encoder.WriteMapEnd();
+        writer.NextBuffer();
     }
 
     private static void WriteHandshakeResponse(FrameWriter writer, HandshakeResponse handshake)
