@@ -283,6 +283,20 @@ public sealed class AvroSinkTests
         Assert.Contains("a1.sinks.k2.truststore-type: 'JKS' is not supported (allowed: PKCS12, PEM)", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(ComponentKind.Source, "avro", typeof(AvroSource))]
+    [InlineData(ComponentKind.Source, "AVRO", typeof(AvroSource))]
+    [InlineData(ComponentKind.Source, "org.apache.flume.source.AvroSource", typeof(AvroSource))]
+    [InlineData(ComponentKind.Sink, "avro", typeof(AvroSink))]
+    [InlineData(ComponentKind.Sink, "org.apache.flume.sink.AvroSink", typeof(AvroSink))]
+    public void Registry_AvroAliasAndJavaClass_ResolveToAvroComponents(ComponentKind kind, string typeName, Type expected)
+    {
+        var registry = ComponentRegistry.CreateDefault(Zooflow.Pipeline.Components.BuiltInComponents.All());
+
+        Assert.True(registry.TryResolve(kind, typeName, out var type));
+        Assert.IsType(expected, type.Create("x", Context("a1.x.x.", ("bind", "127.0.0.1"), ("hostname", "127.0.0.1"), ("port", "4545"))));
+    }
+
     private static int E2EPort() => Zooflow.TestKit.FreePort.Next();
 
     private sealed class SwitchableProvider(RpcEndpoint initial) : IRpcEndpointProvider

@@ -66,6 +66,27 @@ public sealed class AvroSourceTests
     }
 
     [Fact]
+    public async Task Handshake_ClientProtocolWithOtherEventSchema_SystemErrorNothingDecoded()
+    {
+        var channel = Channel();
+        await using var source = Source(new ChannelOutput(channel));
+        await source.StartAsync(Ct);
+        using var client = await ConnectAsync(source.BoundPort);
+        using var writer = new FrameWriter();
+        var other = FlumeAvroProtocol.Json.Replace("{\"name\":\"body\",\"type\":\"bytes\"}", "{\"name\":\"body\",\"type\":\"string\"}", StringComparison.Ordinal);
+        var hash = System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(other));
+
+        await client.SendAsync(AvroRpcCodec.WriteAppendBatchRequest(writer, 0, new HandshakeRequest(hash, other, FlumeAvroProtocol.Md5Copy()), [TextEvent("x")]), SocketFlags.None, Ct);
+        var reply = Payload(await ReadReplyAsync(client));
+
+        Assert.NotEqual(FlumeAvroProtocol.Json, other);
+        Assert.Equal(HandshakeMatch.Both, AvroRpcCodec.ReadHandshakeResponse(reply).Match);
+        Assert.Equal(AvroStatus.Failed, AvroRpcCodec.ReadCallResponse(reply, out var error));
+        Assert.Contains("appendBatch request or response schema differs from Flume's AvroSourceProtocol", error, StringComparison.Ordinal);
+        Assert.Equal(0, channel.Size);
+    }
+
+    [Fact]
     public async Task Ping_EmptyMessageName_AnsweredWithHandshakeOnly()
     {
         await using var source = Source(new RecordingOutput());
