@@ -18,6 +18,8 @@ namespace Zooflow.Pipeline.Components.AvroRpc;
 /// <param name="TrustRoots"><c>truststore</c> certificates, or null for the system's roots.</param>
 /// <param name="SslProtocols">Enabled TLS versions.</param>
 /// <param name="MaxFrameBytes">Largest reply accepted.</param>
+/// <param name="DeflateOutsideSsl">With ssl and deflate: zlib on the wire and TLS inside it (Flume 1.10/1.11 peers)
+/// instead of Flume 1.9's TLS outside.</param>
 public sealed record AvroClientOptions(
     TimeSpan ConnectTimeout,
     TimeSpan RequestTimeout,
@@ -27,7 +29,8 @@ public sealed record AvroClientOptions(
     bool TrustAllCerts,
     X509Certificate2Collection? TrustRoots,
     SslProtocols SslProtocols,
-    int MaxFrameBytes);
+    int MaxFrameBytes,
+    bool DeflateOutsideSsl = false);
 
 /// <summary>
 /// One Avro RPC connection from a sink to an avro source, as Flume's <c>NettyAvroRpcClient</c> over Avro's
@@ -85,6 +88,11 @@ internal sealed class AvroRpcClient : IAsyncDisposable
                 throw new TimeoutException($"connecting to {endpoint} timed out after {options.ConnectTimeout.TotalMilliseconds:0} ms (connect-timeout)");
             }
             stream = new NetworkStream(socket, ownsSocket: false);
+            var compressionOutsideTls = options.Ssl && options.Deflate && options.DeflateOutsideSsl;
+            if (compressionOutsideTls)
+            {
+                stream = new ZlibDuplexStream(stream, options.CompressionLevel);
+            }
             if (options.Ssl)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -103,7 +111,7 @@ internal sealed class AvroRpcClient : IAsyncDisposable
                     throw new TimeoutException($"TLS handshake with {endpoint} timed out after {options.ConnectTimeout.TotalMilliseconds:0} ms (connect-timeout)");
                 }
             }
-            return new AvroRpcClient(socket, new AvroTransport(stream, options.Deflate, options.CompressionLevel), endpoint, options, clock.GetTimestamp());
+            return new AvroRpcClient(socket, new AvroTransport(stream, options.Deflate && !compressionOutsideTls, options.CompressionLevel), endpoint, options, clock.GetTimestamp());
         }
         catch
         {

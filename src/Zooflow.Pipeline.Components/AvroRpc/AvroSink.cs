@@ -16,7 +16,9 @@ namespace Zooflow.Pipeline.Components.AvroRpc;
 /// Flume); <c>reset-connection-interval</c> 0 s (off): after this long a connection is closed before the next batch and
 /// a new one is made (reaches hosts added behind a load balancer); <c>compression-type</c> none | deflate and
 /// <c>compression-level</c> 6; <c>ssl</c> false, <c>trust-all-certs</c> false, <c>truststore</c> (PKCS12 or PEM),
-/// <c>truststore-password</c>, <c>truststore-type</c>, <c>exclude-protocols</c> / <c>include-protocols</c>;
+/// <c>truststore-password</c>, <c>truststore-type</c>, <c>exclude-protocols</c> / <c>include-protocols</c>; Zooflow
+/// extension <c>deflate-outside-ssl</c> false: with both ssl and deflate, true layers zlib outside TLS as Flume 1.10/1.11
+/// collectors expect (false is Flume 1.9's TLS outside; Zooflow's source accepts both);
 /// <c>maxIoWorkers</c> is accepted and has no effect (socket I/O runs on .NET's shared I/O threads; Flume 1.10+ ignores
 /// it too).</para>
 /// <para>Where the batches go comes from an <see cref="IRpcEndpointProvider"/>: by default the configured hostname and
@@ -67,7 +69,8 @@ public sealed class AvroSink : BatchSink, IAsyncDisposable
         var roots = ssl ? AvroTls.ReadTruststore(context) : null;
         var protocols = ssl ? AvroTls.ReadProtocols(context) : default;
         MaxIoWorkers = context.GetInt("maxIoWorkers", 2 * Environment.ProcessorCount, 1, 10_000);
-        Options = new AvroClientOptions(connectTimeout, requestTimeout, deflate, level, ssl, trustAll, roots, protocols, AvroSource.DefaultMaxFrameBytes);
+        var deflateOutsideSsl = context.GetBool("deflate-outside-ssl", false);
+        Options = new AvroClientOptions(connectTimeout, requestTimeout, deflate, level, ssl, trustAll, roots, protocols, AvroSource.DefaultMaxFrameBytes, deflateOutsideSsl);
     }
 
     /// <inheritdoc />

@@ -22,7 +22,7 @@ namespace Zooflow.Pipeline.Components.AvroRpc;
 /// <remarks>
 /// <para>Keys: <c>bind</c>, <c>port</c> (required; 0 picks a free port, see <see cref="BoundPort"/>); <c>threads</c>
 /// (unbounded): the most calls processed at once across all connections; <c>compression-type</c> none | deflate (must
-/// match the sender); <c>ssl</c> false with <c>keystore</c>, <c>keystore-password</c>, <c>keystore-type</c> (PKCS12 only),
+/// match the sender; with ssl too, both layerings are accepted: Flume 1.9's TLS-outside and 1.10+'s zlib-outside); <c>ssl</c> false with <c>keystore</c>, <c>keystore-password</c>, <c>keystore-type</c> (PKCS12 only),
 /// <c>exclude-protocols</c> / <c>include-protocols</c>; <c>ipFilter</c> false with <c>ipFilterRules</c>
 /// (<see cref="IpFilter"/>). Zooflow extension: <c>max-frame-bytes</c> (64 MiB): a frame announcing more is refused
 /// before anything is buffered.</para>
@@ -282,6 +282,11 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
     {
         client.NoDelay = true;
         Stream stream = new NetworkStream(client, ownsSocket: false);
+        var compressionOutsideTls = Ssl && Deflate && await CompressionOutsideTlsAsync(client, cancellationToken).ConfigureAwait(false);
+        if (compressionOutsideTls)
+        {
+            stream = new ZlibDuplexStream(stream, 6);
+        }
         if (Ssl)
         {
             var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
@@ -295,7 +300,7 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
                 ClientCertificateRequired = false,
             }, timeout.Token).ConfigureAwait(false);
         }
-        var transport = new AvroTransport(stream, Deflate, 6);
+        var transport = new AvroTransport(stream, Deflate && !compressionOutsideTls, 6);
         await using (transport.ConfigureAwait(false))
         {
             var reader = PipeReader.Create(transport.Input, new StreamPipeReaderOptions(bufferSize: ReadBufferBytes, minimumReadSize: ReadBufferBytes / 4, leaveOpen: true));
@@ -331,6 +336,20 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
                 await reader.CompleteAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// With both ssl and deflate, Flume 1.9 puts TLS on the wire with zlib inside, Flume 1.10/1.11 zlib on the wire with
+    /// TLS inside. The first byte tells them apart without consuming it: a TLS handshake record starts with 0x16, a zlib
+    /// stream with 0x78 (deflate, 32 KiB window).
+    /// </summary>
+    private static async ValueTask<bool> CompressionOutsideTlsAsync(Socket client, CancellationToken cancellationToken)
+    {
+        var first = new byte[1];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var received = await client.ReceiveAsync(first, SocketFlags.Peek, timeout.Token).ConfigureAwait(false);
+        return received == 1 && first[0] != 0x16;
     }
 
     private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, Session session, out FramePayload frame)

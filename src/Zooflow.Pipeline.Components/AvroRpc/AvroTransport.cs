@@ -65,3 +65,82 @@ internal sealed class AvroTransport : IAsyncDisposable
         await _secured.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// Zlib in both directions over one stream, as a single duplex stream: the layer TLS runs over when compression sits
+/// outside TLS (Flume 1.10/1.11, whose Netty 4 pipeline adds the zlib handlers first and the SSL handler after them).
+/// Every write is sync-flushed so each TLS record reaches the peer at once.
+/// </summary>
+internal sealed class ZlibDuplexStream(Stream inner, int compressionLevel) : Stream
+{
+    private readonly ZLibStream _inflater = new(inner, CompressionMode.Decompress, leaveOpen: true);
+    private readonly ZLibStream _deflater = new(inner, new ZLibCompressionOptions { CompressionLevel = compressionLevel }, leaveOpen: true);
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => _inflater.Read(buffer, offset, count);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _inflater.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        _inflater.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        _deflater.Write(buffer, offset, count);
+        Flush();
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        await _deflater.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+        _deflater.Flush();
+        inner.Flush();
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _deflater.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            try
+            {
+                _deflater.Dispose();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+                // The peer is gone; the zlib trailer cannot be sent.
+            }
+            _inflater.Dispose();
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

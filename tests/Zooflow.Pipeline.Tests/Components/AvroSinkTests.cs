@@ -18,7 +18,7 @@ public sealed class AvroSinkTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static TheoryData<string> Transports => ["plain", "deflate", "tls", "tls+deflate"];
+    public static TheoryData<string> Transports => ["plain", "deflate", "tls", "tls+deflate", "tls+deflate-outside"];
 
     [Theory]
     [MemberData(nameof(Transports))]
@@ -38,6 +38,11 @@ public sealed class AvroSinkTests
         {
             sourceKeys.AddRange([("ssl", "true"), ("keystore", keystore), ("keystore-password", "s3cret"), ("keystore-type", "PKCS12")]);
             sinkKeys.AddRange([("ssl", "true"), ("truststore", truststore), ("truststore-type", "PEM")]);
+        }
+        if (transport.EndsWith("-outside", StringComparison.Ordinal))
+        {
+            // Flume 1.10/1.11's layering: zlib on the wire, TLS inside; the source tells it from the first byte.
+            sinkKeys.Add(("deflate-outside-ssl", "true"));
         }
         var downstream = Channel(capacity: 100_000, transactionCapacity: 1000);
         await using var source = Source(new ChannelOutput(downstream), null, [.. sourceKeys]);
