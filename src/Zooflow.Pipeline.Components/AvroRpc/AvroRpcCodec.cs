@@ -305,11 +305,24 @@ public static class AvroRpcCodec
         var headers = @event.Headers;
         writer.Encoder.WriteMapStart();
         writer.Encoder.SetItemCount(headers.Count);
-        foreach (var (key, value) in headers)
+        if (headers is Dictionary<string, string> dictionary)
         {
-            writer.Encoder.StartItem();
-            writer.WriteString(key);
-            writer.WriteString(value);
+            // The struct enumerator: no boxed enumerator per event.
+            foreach (var (key, value) in dictionary)
+            {
+                writer.Encoder.StartItem();
+                writer.WriteString(key);
+                writer.WriteString(value);
+            }
+        }
+        else if (headers.Count > 0)
+        {
+            foreach (var (key, value) in headers)
+            {
+                writer.Encoder.StartItem();
+                writer.WriteString(key);
+                writer.WriteString(value);
+            }
         }
         writer.Encoder.WriteMapEnd();
         writer.WriteBytes(@event.Body.Span);

@@ -233,6 +233,25 @@ public sealed class AvroRpcGoldenTests
         }
     }
 
+    [Fact]
+    public void WriteAppendBatch_EstablishedConnection_AllocatesNothingPerBatch()
+    {
+        var events = Enumerable.Range(0, 1000).Select(i => i % 2 == 0
+            ? new Event(new byte[200], new Dictionary<string, string> { ["host"] = "web-1", ["seq"] = i.ToString() })
+            : new Event(new byte[200])).ToList();
+        using var writer = new FrameWriter();
+        AvroRpcCodec.WriteAppendBatchRequest(writer, 0, null, events); // grows the pooled buffer once
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 1; i <= 10; i++)
+        {
+            AvroRpcCodec.WriteAppendBatchRequest(writer, i, null, events);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
     internal static (int Serial, FramePayload Payload) ReadWholeFrame(ReadOnlySequence<byte> sequence, string shape)
     {
         // Feed the frame as a network read would: growing prefixes until the decoder has a whole frame.
