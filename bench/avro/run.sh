@@ -7,7 +7,9 @@
 #   (e) syslog-ng relay: syslog-ng tcp -> network() => syslog-ng tcp -> file, tuned as in reference/peers.md
 # Prints events/s, MB/s, CPU per event and peak RSS per tier, and the ratios (c)/(a) and (c)/(e).
 # Usage: bench/avro/run.sh [LINES] (default 1000000). Env: BENCH_KEEP=1 keeps the work directory,
-# BENCH_NO_BUILD=1 uses the existing Release build, BENCH_SOURCE_A overrides tier A's source block (e.g. taildir).
+# BENCH_NO_BUILD=1 uses the existing Release build, BENCH_SOURCE_A overrides tier A's source block (e.g. taildir),
+# BENCH_CAPACITY_A sets tier A's memory channel capacity (default 100000; at least LINES keeps the feed from ever being
+# refused, so tier A's CPU is the hop's alone and not netcat's retries against a full channel).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/avro"
@@ -80,10 +82,10 @@ a1.sources.r1.batchSize = 1000
 CONF
 }
 
-memory_channel() {
+memory_channel() { # [capacity]
   cat <<CONF
 a1.channels.c1.type = memory
-a1.channels.c1.capacity = 100000
+a1.channels.c1.capacity = ${1:-100000}
 a1.channels.c1.transactionCapacity = 1000
 CONF
 }
@@ -123,7 +125,7 @@ two_tier() { # name batch-size compression
     echo "a1.sources.r1.compression-type = $compression"; echo "a1.sources.r1.channels = c1"
     memory_channel; file_roll "$out"; } > "$work/$name-b.conf"
   { echo "a1.sources = r1"; echo "a1.channels = c1"; echo "a1.sinks = k1"; source_a "$port_a"; echo "a1.sources.r1.channels = c1"
-    memory_channel
+    memory_channel "${BENCH_CAPACITY_A:-100000}"
     echo "a1.sinks.k1.type = avro"; echo "a1.sinks.k1.channel = c1"; echo "a1.sinks.k1.hostname = 127.0.0.1"
     echo "a1.sinks.k1.port = $port_b"; echo "a1.sinks.k1.batch-size = $batch"; echo "a1.sinks.k1.compression-type = $compression"; } > "$work/$name-a.conf"
   dotnet "$cli" agent -n a1 -f "$work/$name-b.conf" --no-reload-conf > "$work/$name-b.log" 2>&1 &
