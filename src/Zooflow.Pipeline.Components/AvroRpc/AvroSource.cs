@@ -39,6 +39,9 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
 
     private const int ReadBufferBytes = 64 * 1024;
 
+    /// <summary>How many client protocol hashes other than Flume's are remembered across connections.</summary>
+    private const int MaxKnownClientProtocols = 1024;
+
     private readonly ILogger _logger;
     private readonly SourceCounter _counter;
     private readonly ConcurrentDictionary<long, Task> _connections = new();
@@ -478,7 +481,12 @@ public sealed class AvroSource : IEventDrivenSource, IAsyncDisposable
                 {
                     _logger.LogDebug("Avro source {Source}: {Peer} sent a protocol whose MD5 differs from its clientHash", Name, session.Peer);
                 }
-                _knownClientHashes.TryAdd(clientHash, true);
+                // Remembered so the client's next connections match at once; bounded, since every client may send
+                // another text (and a hostile one endless variants).
+                if (_knownClientHashes.Count < MaxKnownClientProtocols)
+                {
+                    _knownClientHashes.TryAdd(clientHash, true);
+                }
             }
             known = true;
         }
