@@ -1,4 +1,5 @@
 using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.Components.AvroRpc;
 using Zooflow.Pipeline.Components.Sinks;
 using Zooflow.Pipeline.Components.Sources;
 
@@ -44,6 +45,10 @@ public static class BuiltInComponents
             static (name, context) => new RollingFileSink(name, context));
 
         foreach (var type in SyslogHttpHdfsComponents.All())
+        {
+            yield return type;
+        }
+        foreach (var type in AvroComponents.All())
         {
             yield return type;
         }
