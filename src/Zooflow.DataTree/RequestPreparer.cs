@@ -693,7 +693,7 @@ public sealed class RequestPreparer
         return new ChangeRecord
         {
             Zxid = -1, Path = path, Exists = true, Version = n.Version, Cversion = n.Cversion, Aversion = n.Aversion,
-            Kind = n.Kind, Owner = n.Owner, ChildCount = n.Children.Count, Acl = n.Acl,
+            Kind = n.Kind, Owner = n.Owner, ChildCount = n.ChildCount, Acl = n.Acl,
         };
     }
 
