@@ -20,7 +20,7 @@ if (args is ["--retained", ..])
 
 IConfig config = DefaultConfig.Instance;
 #if DEBUG
-config = new DebugInProcessConfig()
+config = DefaultConfig.Instance
     .AddJob(Job.Dry.WithToolchain(InProcessNoEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 #endif
