@@ -82,6 +82,13 @@ public static class AclChecker
             return ErrorCode.InvalidAcl;
         }
 
+        // The common case, OPEN_ACL_UNSAFE: answer with the shared list (no copies; the tree stores it as is).
+        if (acl.Count == 1 && Equals(acl[0], Jute.Acl.OpenAclUnsafe[0]))
+        {
+            fixedAcl = Jute.Acl.OpenAclUnsafe;
+            return ErrorCode.Ok;
+        }
+
         var unique = new List<Acl>(acl.Count);
         foreach (Acl a in acl)
         {

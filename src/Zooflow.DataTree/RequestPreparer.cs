@@ -330,7 +330,7 @@ public sealed class RequestPreparer
             return ErrorCode.BadArguments;
         }
 
-        string parentPath = slash == 0 ? "/" : path[..slash];
+        ReadOnlySpan<char> parentPath = slash == 0 ? "/" : path.AsSpan(0, slash);
         ErrorCode aclErr = AclChecker.FixupAcl(acl, authIds, out IReadOnlyList<Acl> fixedAcl);
         if (aclErr != ErrorCode.Ok)
         {
@@ -677,14 +677,17 @@ public sealed class RequestPreparer
         return true;
     }
 
-    private ChangeRecord? GetRecord(string path)
+    private ChangeRecord? GetRecord(string path) => GetRecord(path, path);
+
+    // The path as a span (a parent's path inside its child's, without a substring) and, when the caller has it, as a string.
+    private ChangeRecord? GetRecord(ReadOnlySpan<char> path, string? pathString = null)
     {
-        if (_byPath.TryGetValue(path, out ChangeRecord? r))
+        if (_byPath.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(path, out ChangeRecord? r))
         {
             return r.Exists ? r : null;
         }
 
-        Znode? n = _tree.GetInternal(path);
+        Znode? n = _tree.Find(path);
         if (n is null)
         {
             return null;
@@ -692,8 +695,8 @@ public sealed class RequestPreparer
 
         return new ChangeRecord
         {
-            Zxid = -1, Path = path, Exists = true, Version = n.Version, Cversion = n.Cversion, Aversion = n.Aversion,
-            Kind = n.Kind, Owner = n.Owner, ChildCount = n.Children.Count, Acl = n.Acl,
+            Zxid = -1, Path = pathString ?? path.ToString(), Exists = true, Version = n.Version, Cversion = n.Cversion, Aversion = n.Aversion,
+            Kind = n.Kind, Owner = n.Owner, ChildCount = n.ChildCount, Acl = n.Acl,
         };
     }
 

@@ -79,6 +79,9 @@ public sealed class WatchManager
             paths.Add(path);
         }
 
+        /// <summary>False when no watch can fire for <paramref name="path"/>: nothing at the path and no recursive watch anywhere.</summary>
+        public bool MayFire(string path) => RecursiveCount > 0 || ByPath.ContainsKey(path);
+
         public bool Contains(long session, string path, Mode? mode) =>
             ByPath.TryGetValue(path, out SortedDictionary<long, Mode>? w) && w.TryGetValue(session, out Mode m) && (mode is null || m == mode);
 
@@ -232,6 +235,19 @@ public sealed class WatchManager
     /// </summary>
     public IReadOnlyList<WatchDelivery> Trigger(in WatchTrigger trigger, Func<long, IReadOnlyList<Id>>? authIdsOf = null)
     {
+        // Most writes fire nothing: answer that without allocating.
+        bool mayFire = trigger.Type switch
+        {
+            EventType.NodeCreated or EventType.NodeDataChanged => _data.MayFire(trigger.Path),
+            EventType.NodeChildrenChanged => _child.MayFire(trigger.Path),
+            EventType.NodeDeleted => _data.MayFire(trigger.Path) || _child.MayFire(trigger.Path),
+            _ => false,
+        };
+        if (!mayFire)
+        {
+            return [];
+        }
+
         var fired = new List<long>();
         var seen = new HashSet<long>();
         switch (trigger.Type)
@@ -278,13 +294,17 @@ public sealed class WatchManager
             return [];
         }
 
-        var all = new List<WatchDelivery>();
+        List<WatchDelivery>? all = null;
         foreach (WatchTrigger t in triggers)
         {
-            all.AddRange(Trigger(t, authIdsOf));
+            IReadOnlyList<WatchDelivery> some = Trigger(t, authIdsOf);
+            if (some.Count > 0)
+            {
+                (all ??= []).AddRange(some);
+            }
         }
 
-        return all;
+        return all is null ? [] : all;
     }
 
     /// <summary>

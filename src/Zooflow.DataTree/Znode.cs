@@ -79,22 +79,80 @@ public sealed record ZnodeView(string Path, byte[] Data, Stat Stat, IReadOnlyLis
 }
 
 /// <summary>The mutable node inside <see cref="ZnodeTree"/>; never handed out.</summary>
+/// <remarks>
+/// Kept small because a tree holds millions of them (see docs/architecture.md, "Memory per znode"): the node does not
+/// store its path (the parent's <see cref="Children"/> maps the child's name to it, and the tree finds a node by walking
+/// names from the root), its children map is allocated with the first child, its ACL is the tree's shared instance for
+/// equal ACL lists (<see cref="AclCache"/>), and the ephemeral owner and the TTL share one field.
+/// Layout: 3 references, 6 longs, 3 ints, 2 bytes + the object header = 104 bytes on x64.
+/// </remarks>
 internal sealed class Znode
 {
     public byte[] Data = [];
     public IReadOnlyList<Acl> Acl = Jute.Acl.OpenAclUnsafe;
+
+    /// <summary>Child name → child; null while the node never had a child.</summary>
+    public Dictionary<string, Znode>? Children;
+
     public long Czxid;
     public long Mzxid;
     public long Pzxid;
     public long Ctime;
     public long Mtime;
+
+    /// <summary>The owning session of an ephemeral node, the TTL in milliseconds of a TTL node, else 0.</summary>
+    public long OwnerOrTtl;
     public int Version;
     public int Cversion;
     public int Aversion;
-    public ZnodeKind Kind;
-    public long Owner;
-    public long TtlMs;
-    public readonly SortedSet<string> Children = new(StringComparer.Ordinal);
+    private byte _kind;
+
+    /// <summary>Set when the node leaves the tree, so a fuzzy snapshot walk that still holds it skips it.</summary>
+    public bool Detached;
+
+    public ZnodeKind Kind
+    {
+        get => (ZnodeKind)_kind;
+        set => _kind = (byte)value;
+    }
+
+    /// <summary>The owning session for an ephemeral node, else 0.</summary>
+    public long Owner => Kind == ZnodeKind.Ephemeral ? OwnerOrTtl : 0;
+
+    /// <summary>The TTL for a TTL node, else 0.</summary>
+    public long TtlMs => Kind == ZnodeKind.Ttl ? OwnerOrTtl : 0;
+
+    public int ChildCount => Children?.Count ?? 0;
+
+    /// <summary>The stored ephemeralOwner with the container/TTL markers, as snapshots record it.</summary>
+    public long RawEphemeralOwner => Kind switch
+    {
+        ZnodeKind.Ephemeral => OwnerOrTtl,
+        ZnodeKind.Container => EphemeralOwner.Container,
+        ZnodeKind.Ttl => EphemeralOwner.ForTtl(OwnerOrTtl),
+        _ => 0,
+    };
+
+    /// <summary>Adds a child, allocating the map with the first one.</summary>
+    public void AddChild(string name, Znode child) => (Children ??= new Dictionary<string, Znode>(StringComparer.Ordinal)).Add(name, child);
+
+    /// <summary>The child called <paramref name="name"/>, without allocating a string for the name.</summary>
+    public Znode? Child(ReadOnlySpan<char> name) =>
+        Children is not null && Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name, out Znode? c) ? c : null;
+
+    /// <summary>Child names, ordinal-sorted (a copy).</summary>
+    public string[] SortedChildNames()
+    {
+        if (Children is null || Children.Count == 0)
+        {
+            return [];
+        }
+
+        var names = new string[Children.Count];
+        Children.Keys.CopyTo(names, 0);
+        Array.Sort(names, StringComparer.Ordinal);
+        return names;
+    }
 
     /// <remarks>
     /// <see cref="Cversion"/> is stored as ZooKeeper stores it: the number of child creates (it also numbers sequential
@@ -102,6 +160,10 @@ internal sealed class Znode
     /// children still present has had its delete, so the client value is <c>2 × creates − numChildren</c>
     /// (ZooKeeper's <c>DataNode.copyStat</c>).
     /// </remarks>
-    public Stat ToStat() => new(Czxid, Mzxid, Ctime, Mtime, Version, Cversion * 2 - Children.Count, Aversion,
-        Kind == ZnodeKind.Ephemeral ? Owner : 0, Data.Length, Children.Count, Pzxid);
+    public Stat ToStat()
+    {
+        int children = ChildCount;
+        return new(Czxid, Mzxid, Ctime, Mtime, Version, Cversion * 2 - children, Aversion,
+            Kind == ZnodeKind.Ephemeral ? OwnerOrTtl : 0, Data.Length, children, Pzxid);
+    }
 }

@@ -134,7 +134,7 @@ public sealed partial class ZnodeTree
             case OpCode.SetData:
             {
                 var t = txn as SetDataTxn ?? throw BadBody(type, txn);
-                if (!_nodes.TryGetValue(t.Path, out Znode? n))
+                if (!TryFind(t.Path, out Znode? n))
                 {
                     return (ErrorCode.NoNode, t.Path, null);
                 }
@@ -152,13 +152,15 @@ public sealed partial class ZnodeTree
             case OpCode.SetAcl:
             {
                 var t = txn as SetAclTxn ?? throw BadBody(type, txn);
-                if (!_nodes.TryGetValue(t.Path, out Znode? n))
+                if (!TryFind(t.Path, out Znode? n))
                 {
                     return (ErrorCode.NoNode, t.Path, null);
                 }
 
                 n.Aversion = t.Version;
-                n.Acl = t.Acl;
+                IReadOnlyList<Acl> previous = n.Acl;
+                n.Acl = _acls.Intern(t.Acl);
+                _acls.Release(previous);
                 return (ErrorCode.Ok, t.Path, n.ToStat());
             }
 
@@ -194,14 +196,13 @@ public sealed partial class ZnodeTree
         int parentCVersion, in TxnHeader header, List<WatchTrigger> triggers)
     {
         int slash = path.LastIndexOf('/');
-        string parentPath = slash <= 0 ? "/" : path[..slash];
-        if (slash < 0 || path == "/" || !_nodes.TryGetValue(parentPath, out Znode? parent))
+        Znode? parent = slash < 0 || path == "/" ? null : Find(slash == 0 ? "/" : path.AsSpan(0, slash));
+        if (parent is null)
         {
             return (ErrorCode.NoNode, path, null);
         }
 
-        string name = path[(slash + 1)..];
-        if (parent.Children.Contains(name))
+        if (parent.Child(path.AsSpan(slash + 1)) is not null)
         {
             // DataTree.processTxn: replaying a create after a fuzzy snapshot may meet the node already there; the parent's
             // cversion/pzxid still move forward so they end where the original run left them.
@@ -229,50 +230,47 @@ public sealed partial class ZnodeTree
         var node = new Znode
         {
             Data = data ?? JuteNull.Buffer,
-            Acl = acl,
+            Acl = _acls.Intern(acl),
             Czxid = header.Zxid,
             Mzxid = header.Zxid,
             Pzxid = header.Zxid,
             Ctime = header.Time,
             Mtime = header.Time,
             Kind = kind,
-            Owner = owner,
-            TtlMs = ttlMs,
+            OwnerOrTtl = kind == ZnodeKind.Ttl ? ttlMs : owner,
         };
-        parent.Children.Add(name);
-        _nodes[path] = node;
+        parent.AddChild(path[(slash + 1)..], node);
+        _nodeCount++;
         _dataSize += path.Length + node.Data.Length;
         Index(path, node);
         triggers.Add(new WatchTrigger(path, EventType.NodeCreated, node.Acl));
-        triggers.Add(new WatchTrigger(parentPath, EventType.NodeChildrenChanged, parent.Acl));
+        triggers.Add(new WatchTrigger(slash == 0 ? "/" : path[..slash], EventType.NodeChildrenChanged, parent.Acl));
         return (ErrorCode.Ok, path, type == OpCode.Create ? null : node.ToStat());
     }
 
     private ErrorCode DeleteNode(string path, long zxid, List<WatchTrigger> triggers)
     {
         int slash = path.LastIndexOf('/');
-        string parentPath = slash <= 0 ? "/" : path[..slash];
-        if (slash < 0 || path == "/" || !_nodes.TryGetValue(parentPath, out Znode? parent))
+        Znode? parent = slash < 0 || path == "/" ? null : Find(slash == 0 ? "/" : path.AsSpan(0, slash));
+        if (parent is null)
         {
             return ErrorCode.NoNode;
         }
 
         // DataTree.deleteNode updates the parent's pzxid even when the child is already gone (fuzzy snapshot replay),
         // and only forward.
-        parent.Children.Remove(path[(slash + 1)..]);
         if (zxid > parent.Pzxid)
         {
             parent.Pzxid = zxid;
         }
 
-        if (!_nodes.Remove(path, out Znode? node))
+        if (parent.Children is null || !parent.Children.GetAlternateLookup<ReadOnlySpan<char>>().Remove(path.AsSpan(slash + 1), out _, out Znode? node))
         {
             return ErrorCode.NoNode;
         }
 
-        _dataSize -= path.Length + node.Data.Length;
-        Unindex(path, node);
-        if (node.Children.Count > 0)
+        Detach(path, node);
+        if (node.ChildCount > 0)
         {
             // Only during replay over a fuzzy snapshot: the snapshot already holds children created after this delete's
             // original run. ZooKeeper leaves them orphaned until later txns overwrite them; dropping them keeps every node's
@@ -281,22 +279,33 @@ public sealed partial class ZnodeTree
         }
 
         triggers.Add(new WatchTrigger(path, EventType.NodeDeleted, node.Acl));
-        triggers.Add(new WatchTrigger(parentPath, EventType.NodeChildrenChanged, parent.Acl));
+        triggers.Add(new WatchTrigger(slash == 0 ? "/" : path[..slash], EventType.NodeChildrenChanged, parent.Acl));
         return ErrorCode.Ok;
+    }
+
+    // Bookkeeping for a node that left its parent's children.
+    private void Detach(string path, Znode node)
+    {
+        node.Detached = true;
+        _nodeCount--;
+        _dataSize -= path.Length + node.Data.Length;
+        _acls.Release(node.Acl);
+        Unindex(path, node);
     }
 
     private void RemoveDescendants(string path, Znode node)
     {
-        foreach (string child in node.Children)
+        foreach ((string name, Znode c) in node.Children!)
         {
-            string cp = path + "/" + child;
-            if (_nodes.Remove(cp, out Znode? c))
+            string cp = path + "/" + name;
+            Detach(cp, c);
+            if (c.ChildCount > 0)
             {
-                _dataSize -= cp.Length + c.Data.Length;
-                Unindex(cp, c);
                 RemoveDescendants(cp, c);
             }
         }
+
+        node.Children = null;
     }
 
     private void CloseSession(long sessionId, long zxid, IReadOnlyList<string>? paths, List<WatchTrigger> triggers)

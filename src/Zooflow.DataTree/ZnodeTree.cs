@@ -23,7 +23,9 @@ public sealed partial class ZnodeTree
     /// <summary>"/zookeeper/config".</summary>
     public const string ConfigPath = "/zookeeper/config";
 
-    private readonly Dictionary<string, Znode> _nodes = new(StringComparer.Ordinal);
+    private readonly Znode _root = new();
+    private readonly AclCache _acls = new();
+    private int _nodeCount;
     private readonly Dictionary<long, SortedSet<string>> _ephemerals = [];
     private readonly SortedSet<string> _containers = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _ttls = new(StringComparer.Ordinal);
@@ -33,27 +35,31 @@ public sealed partial class ZnodeTree
     /// <summary>Creates the tree a fresh ZooKeeper 3.8 server starts with.</summary>
     public ZnodeTree()
     {
-        var root = new Znode();
-        _nodes["/"] = root;
+        _root.Acl = _acls.Intern(Acl.OpenAclUnsafe);
+        _nodeCount = 1;
         _dataSize += 1;
-        AddSystemNode(root, ZookeeperPath, Acl.OpenAclUnsafe, 0);
-        AddSystemNode(_nodes[ZookeeperPath], QuotaPath, Acl.OpenAclUnsafe, 0);
-        AddSystemNode(_nodes[ZookeeperPath], ConfigPath, Acl.ReadAclUnsafe, -1);
+        Znode zookeeper = AddSystemNode(_root, ZookeeperPath, Acl.OpenAclUnsafe, 0);
+        AddSystemNode(zookeeper, QuotaPath, Acl.OpenAclUnsafe, 0);
+        AddSystemNode(zookeeper, ConfigPath, Acl.ReadAclUnsafe, -1);
     }
 
-    private void AddSystemNode(Znode parent, string path, IReadOnlyList<Acl> acl, int aversion)
+    private Znode AddSystemNode(Znode parent, string path, IReadOnlyList<Acl> acl, int aversion)
     {
-        var node = new Znode { Acl = acl, Aversion = aversion };
-        parent.Children.Add(PathValidator.NameOf(path));
-        _nodes[path] = node;
+        var node = new Znode { Acl = _acls.Intern(acl), Aversion = aversion };
+        parent.AddChild(PathValidator.NameOf(path), node);
+        _nodeCount++;
         _dataSize += path.Length;
+        return node;
     }
 
     /// <summary>The zxid of the last transaction applied (the largest seen).</summary>
     public long LastProcessedZxid { get; private set; }
 
     /// <summary>Number of znodes including the root. (ZooKeeper's mntr <c>zk_znode_count</c> is this + 1: it counts the root twice.)</summary>
-    public int NodeCount => _nodes.Count;
+    public int NodeCount => _nodeCount;
+
+    /// <summary>Distinct ACL lists the nodes share (each stored once, see <see cref="AclCache"/>).</summary>
+    public int DistinctAclCount => _acls.Count;
 
     /// <summary>Number of ephemeral znodes over all sessions (mntr <c>zk_ephemerals_count</c>).</summary>
     public int EphemeralCount
@@ -85,28 +91,69 @@ public sealed partial class ZnodeTree
     /// <summary>Paths of TTL nodes.</summary>
     public IReadOnlyCollection<string> Ttls => _ttls;
 
-    internal Znode? GetInternal(string path) => _nodes.TryGetValue(path, out Znode? n) ? n : null;
+    internal Znode? GetInternal(string path) => Find(path);
+
+    /// <summary>The root node (the anchor of every walk; never replaced).</summary>
+    internal Znode Root => _root;
+
+    /// <summary>
+    /// The node at <paramref name="path"/>, found by walking its names from the root (no allocation). Null for a missing node
+    /// and for anything that is not an absolute path without empty names.
+    /// </summary>
+    internal Znode? Find(ReadOnlySpan<char> path)
+    {
+        if (path.Length == 0 || path[0] != '/')
+        {
+            return null;
+        }
+
+        Znode node = _root;
+        if (path.Length == 1)
+        {
+            return node;
+        }
+
+        ReadOnlySpan<char> rest = path[1..];
+        while (true)
+        {
+            int slash = rest.IndexOf('/');
+            Znode? child = node.Child(slash < 0 ? rest : rest[..slash]);
+            if (child is null || slash < 0)
+            {
+                return child;
+            }
+
+            node = child;
+            rest = rest[(slash + 1)..];
+        }
+    }
+
+    private bool TryFind(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Znode? node)
+    {
+        node = Find(path);
+        return node is not null;
+    }
 
     /// <summary>True when a node exists at <paramref name="path"/>.</summary>
-    public bool Exists(string path) => _nodes.ContainsKey(path);
+    public bool Exists(string path) => Find(path) is not null;
 
     /// <summary>A full copy of the node at <paramref name="path"/> (allocates the children list).</summary>
     public bool TryGetNode(string path, out ZnodeView node)
     {
-        if (!_nodes.TryGetValue(path, out Znode? n))
+        if (!TryFind(path, out Znode? n))
         {
             node = null!;
             return false;
         }
 
-        node = new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
+        node = new ZnodeView(path, n.Data, n.ToStat(), n.Acl, n.SortedChildNames(), n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
         return true;
     }
 
     /// <summary>The Stat of the node at <paramref name="path"/>.</summary>
     public bool TryGetStat(string path, out Stat stat)
     {
-        if (_nodes.TryGetValue(path, out Znode? n))
+        if (TryFind(path, out Znode? n))
         {
             stat = n.ToStat();
             return true;
@@ -119,7 +166,7 @@ public sealed partial class ZnodeTree
     /// <summary>Data (shared: do not modify), Stat and ACL of the node at <paramref name="path"/>, without copying children.</summary>
     public bool TryGetData(string path, out byte[] data, out Stat stat, out IReadOnlyList<Acl> acl)
     {
-        if (_nodes.TryGetValue(path, out Znode? n))
+        if (TryFind(path, out Znode? n))
         {
             data = n.Data;
             stat = n.ToStat();
@@ -136,7 +183,7 @@ public sealed partial class ZnodeTree
     /// <summary>The ACL of the node at <paramref name="path"/> (for permission checks on reads).</summary>
     public bool TryGetAcl(string path, out IReadOnlyList<Acl> acl)
     {
-        if (_nodes.TryGetValue(path, out Znode? n))
+        if (TryFind(path, out Znode? n))
         {
             acl = n.Acl;
             return true;
@@ -149,9 +196,9 @@ public sealed partial class ZnodeTree
     /// <summary>Child names of <paramref name="path"/>, ordinal-sorted, with the node's Stat.</summary>
     public bool TryGetChildren(string path, out IReadOnlyList<string> children, out Stat stat)
     {
-        if (_nodes.TryGetValue(path, out Znode? n))
+        if (TryFind(path, out Znode? n))
         {
-            children = [.. n.Children];
+            children = n.SortedChildNames();
             stat = n.ToStat();
             return true;
         }
@@ -169,27 +216,26 @@ public sealed partial class ZnodeTree
     {
         if (path == "/")
         {
-            return _nodes.Count - 1;
+            return _nodeCount - 1;
         }
 
-        if (!_nodes.TryGetValue(path, out Znode? n))
+        if (!TryFind(path, out Znode? n))
         {
             return 0;
         }
 
         int count = 0;
-        var stack = new Stack<(string Path, Znode Node)>();
-        stack.Push((path, n));
+        var stack = new Stack<Znode>();
+        stack.Push(n);
         while (stack.Count > 0)
         {
-            (string p, Znode node) = stack.Pop();
-            foreach (string child in node.Children)
+            Znode node = stack.Pop();
+            count += node.ChildCount;
+            foreach (Znode c in node.Children?.Values ?? Enumerable.Empty<Znode>())
             {
-                string cp = p + "/" + child;
-                count++;
-                if (_nodes.TryGetValue(cp, out Znode? c) && c.Children.Count > 0)
+                if (c.ChildCount > 0)
                 {
-                    stack.Push((cp, c));
+                    stack.Push(c);
                 }
             }
         }
@@ -241,8 +287,7 @@ public sealed partial class ZnodeTree
         var result = new List<string>();
         foreach (string path in _containers)
         {
-            Znode n = _nodes[path];
-            if (n.Children.Count != 0)
+            if (!TryFind(path, out Znode? n) || n.ChildCount != 0)
             {
                 continue;
             }
@@ -255,8 +300,7 @@ public sealed partial class ZnodeTree
 
         foreach (string path in _ttls)
         {
-            Znode n = _nodes[path];
-            if (n.Children.Count == 0 && n.TtlMs != 0 && nowMs - n.Mtime > n.TtlMs)
+            if (TryFind(path, out Znode? n) && n.ChildCount == 0 && n.TtlMs != 0 && nowMs - n.Mtime > n.TtlMs)
             {
                 result.Add(path);
             }
@@ -269,17 +313,17 @@ public sealed partial class ZnodeTree
     /// <summary>Every node in pre-order (parents before children, siblings ordinal-sorted): for snapshots, digests and dumps.</summary>
     public IEnumerable<ZnodeView> EnumerateNodes()
     {
-        var stack = new Stack<string>();
-        stack.Push("/");
+        var stack = new Stack<(string Path, Znode Node)>();
+        stack.Push(("/", _root));
         while (stack.Count > 0)
         {
-            string path = stack.Pop();
-            Znode n = _nodes[path];
-            yield return new ZnodeView(path, n.Data, n.ToStat(), n.Acl, [.. n.Children], n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
+            (string path, Znode n) = stack.Pop();
+            string[] children = n.SortedChildNames();
+            yield return new ZnodeView(path, n.Data, n.ToStat(), n.Acl, children, n.Kind, n.TtlMs) { StoredCversion = n.Cversion };
             string prefix = path == "/" ? "/" : path + "/";
-            foreach (string child in n.Children.Reverse())
+            for (int i = children.Length - 1; i >= 0; i--)
             {
-                stack.Push(prefix + child);
+                stack.Push((prefix + children[i], n.Children![children[i]]));
             }
         }
     }
@@ -343,7 +387,7 @@ public sealed partial class ZnodeTree
         var n = new Znode
         {
             Data = data,
-            Acl = acl,
+            Acl = _acls.Intern(acl),
             Czxid = stat.Czxid,
             Mzxid = stat.Mzxid,
             Pzxid = stat.Pzxid,
@@ -353,30 +397,46 @@ public sealed partial class ZnodeTree
             Cversion = stat.Cversion,
             Aversion = stat.Aversion,
             Kind = kind,
-            Owner = kind == ZnodeKind.Ephemeral ? ownerSessionId : 0,
-            TtlMs = kind == ZnodeKind.Ttl ? ttlMs : 0,
-        };
-        if (_nodes.TryGetValue(path, out Znode? old))
-        {
-            foreach (string c in old.Children)
+            OwnerOrTtl = kind switch
             {
-                n.Children.Add(c);
-            }
-
-            _dataSize -= path.Length + old.Data.Length;
-            Unindex(path, old);
-        }
-        else if (path != "/")
+                ZnodeKind.Ephemeral => ownerSessionId,
+                ZnodeKind.Ttl => ttlMs,
+                _ => 0,
+            },
+        };
+        if (TryFind(path, out Znode? old))
         {
-            if (!_nodes.TryGetValue(PathValidator.ParentOf(path), out Znode? parent))
+            // A node loaded over an existing one (the fixed system nodes) takes its place, children included.
+            _dataSize -= path.Length + old.Data.Length;
+            _acls.Release(old.Acl);
+            Unindex(path, old);
+            _nodeCount--;
+            if (old == _root)
+            {
+                CopyInto(n, _root);
+                n = _root;
+            }
+            else
+            {
+                n.Children = old.Children;
+                Znode parentOfOld = Find(PathValidator.ParentOf(path))!;
+                parentOfOld.Children![PathValidator.NameOf(path)] = n;
+                old.Detached = true;
+            }
+        }
+        else
+        {
+            int slash = path.LastIndexOf('/');
+            Znode? parent = slash < 0 ? null : Find(slash == 0 ? "/" : path.AsSpan(0, slash));
+            if (parent is null)
             {
                 throw new InvalidOperationException($"Snapshot node '{path}' arrived before its parent.");
             }
 
-            parent.Children.Add(PathValidator.NameOf(path));
+            parent.AddChild(path[(slash + 1)..], n);
         }
 
-        _nodes[path] = n;
+        _nodeCount++;
         _dataSize += path.Length + data.Length;
         Index(path, n);
     }
@@ -386,6 +446,23 @@ public sealed partial class ZnodeTree
 
     /// <summary>Sets <see cref="LastProcessedZxid"/> after a snapshot load.</summary>
     public void SetLastProcessedZxid(long zxid) => LastProcessedZxid = zxid;
+
+    // The root is the walk's anchor, so a loaded root is copied into it instead of replacing it.
+    private static void CopyInto(Znode from, Znode to)
+    {
+        to.Data = from.Data;
+        to.Acl = from.Acl;
+        to.Czxid = from.Czxid;
+        to.Mzxid = from.Mzxid;
+        to.Pzxid = from.Pzxid;
+        to.Ctime = from.Ctime;
+        to.Mtime = from.Mtime;
+        to.Version = from.Version;
+        to.Cversion = from.Cversion;
+        to.Aversion = from.Aversion;
+        to.Kind = from.Kind;
+        to.OwnerOrTtl = from.OwnerOrTtl;
+    }
 
     private void Index(string path, Znode n)
     {

@@ -7,8 +7,8 @@ namespace Zooflow.Server.Persistence;
 
 /// <summary>
 /// Background snapshots that never pause writes (ZooKeeper's fuzzy snapshot). The tree belongs to the state machine loop,
-/// so nodes are collected on the loop in small chunks (<see cref="ChunkNodes"/> per loop turn, a pre-order walk resumed
-/// from a stack of paths) and serialized and written off the loop. Writes that apply between chunks may or may not be in the
+/// so nodes are collected on the loop in small chunks (<see cref="ChunkNodes"/> per loop turn, a <see cref="FuzzyTreeWalk"/>
+/// that copies each node's fields into a reused buffer and builds no path strings) and serialized and written off the loop. Writes that apply between chunks may or may not be in the
 /// snapshot; the snapshot is named by the last applied zxid when it started and recovery replays every transaction after it,
 /// which converges because applying a transaction over a fuzzy snapshot is idempotent.
 /// </summary>
@@ -105,20 +105,23 @@ public sealed class Snapshotter : IAsyncDisposable
             using var buffered = new BufferedStream(stream, 1 << 16);
             using var writer = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true);
             TreeSnapshot.WriteHeader(writer, sessions);
-            var stack = new Stack<string>();
-            stack.Push("/");
-            var chunk = new List<ZnodeView>(ChunkNodes);
-            while (stack.Count > 0)
+            var walk = (FuzzyTreeWalk?)null;
+            var chunk = new NodeRecord[ChunkNodes];
+            var scratch = new byte[256];
+            var count = 0;
+            do
             {
-                chunk.Clear();
-                await _onLoop(tree => Collect(tree, stack, chunk), ct).ConfigureAwait(false);
-                foreach (var node in chunk)
+                await _onLoop(tree => count = (walk ??= new FuzzyTreeWalk(tree)).Collect(chunk), ct).ConfigureAwait(false);
+                for (var i = 0; i < count; i++)
                 {
-                    TreeSnapshot.WriteNode(writer, node);
+                    TreeSnapshot.WriteNode(writer, chunk[i], ref scratch);
                 }
 
-                nodes += chunk.Count;
+                // Drop the references so the chunk does not keep replaced data alive until the next turn.
+                Array.Clear(chunk, 0, count);
+                nodes += count;
             }
+            while (count > 0);
 
             TreeSnapshot.WriteEnd(writer, nodes);
             writer.Flush();
@@ -128,26 +131,6 @@ public sealed class Snapshotter : IAsyncDisposable
         PersistenceLog.SnapshotTaken(_logger, info.Path, zxid, nodes, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         Written?.Invoke(zxid);
         return zxid;
-    }
-
-    /// <summary>On the loop: continues the pre-order walk for up to <see cref="ChunkNodes"/> nodes. Deleted nodes are skipped.</summary>
-    private static void Collect(ZnodeTree tree, Stack<string> stack, List<ZnodeView> chunk)
-    {
-        while (chunk.Count < ChunkNodes && stack.Count > 0)
-        {
-            var path = stack.Pop();
-            if (!tree.TryGetNode(path, out var node))
-            {
-                continue;
-            }
-
-            chunk.Add(node);
-            var prefix = path == "/" ? "/" : path + "/";
-            for (var i = node.Children.Count - 1; i >= 0; i--)
-            {
-                stack.Push(prefix + node.Children[i]);
-            }
-        }
     }
 
     /// <inheritdoc />

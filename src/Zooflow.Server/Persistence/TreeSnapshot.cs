@@ -14,7 +14,7 @@ namespace Zooflow.Server.Persistence;
 ///             rawEphemeralOwner:i64
 /// end      := 0:u8 nodeCount:i64
 /// </code>
-/// Nodes come in pre-order (parents first). The raw ephemeralOwner carries the kind: 0 persistent, long.MinValue container,
+/// Nodes come in pre-order (parents first; siblings in any order). The raw ephemeralOwner carries the kind: 0 persistent, long.MinValue container,
 /// 0xFF.. | ttl for TTL nodes, else the owning session. The parent's cversion carries the sequential-node counter.
 /// </summary>
 /// <remarks>The snapshot may be fuzzy (nodes collected over several loop turns while writes go on); its zxid is the last
@@ -45,26 +45,70 @@ public static class TreeSnapshot
     {
         writer.Write((byte)1);
         writer.Write(node.Path);
-        writer.Write(node.Data.Length);
-        writer.Write(node.Data);
-        writer.Write(node.Acl.Count);
-        foreach (var acl in node.Acl)
+        var s = node.Stat;
+        // the stored count of child creates, not the client view in Stat
+        WriteFields(writer, node.Data, node.Acl, s.Czxid, s.Mzxid, s.Pzxid, s.Ctime, s.Mtime, s.Version, node.StoredCversion, s.Aversion,
+            node.RawEphemeralOwner);
+    }
+
+    /// <summary>
+    /// Writes one node a <see cref="FuzzyTreeWalk"/> collected, in the same bytes as <see cref="WriteNode(BinaryWriter, ZnodeView)"/>;
+    /// the path is encoded from parent path and name without building the string. <paramref name="scratch"/> is reused
+    /// between calls (grown as needed).
+    /// </summary>
+    public static void WriteNode(BinaryWriter writer, in NodeRecord node, ref byte[] scratch)
+    {
+        writer.Write((byte)1);
+        WritePath(writer, node.ParentPath, node.Name, ref scratch);
+        WriteFields(writer, node.Data, node.Acl, node.Czxid, node.Mzxid, node.Pzxid, node.Ctime, node.Mtime, node.Version, node.StoredCversion,
+            node.Aversion, node.RawEphemeralOwner);
+    }
+
+    // BinaryWriter.Write(string)'s encoding (7-bit length prefix, UTF-8) of parent + "/" + name.
+    private static void WritePath(BinaryWriter writer, string? parentPath, string name, ref byte[] scratch)
+    {
+        if (parentPath is null)
+        {
+            writer.Write("/");
+            return;
+        }
+
+        var prefix = parentPath == "/" ? "" : parentPath;
+        var max = Encoding.UTF8.GetMaxByteCount(prefix.Length + 1 + name.Length);
+        if (scratch.Length < max)
+        {
+            scratch = new byte[Math.Max(max, scratch.Length * 2)];
+        }
+
+        var length = Encoding.UTF8.GetBytes(prefix, scratch);
+        scratch[length++] = (byte)'/';
+        length += Encoding.UTF8.GetBytes(name, scratch.AsSpan(length));
+        writer.Write7BitEncodedInt(length);
+        writer.Write(scratch, 0, length);
+    }
+
+    private static void WriteFields(BinaryWriter writer, byte[] data, IReadOnlyList<Acl> acls, long czxid, long mzxid, long pzxid, long ctime,
+        long mtime, int version, int storedCversion, int aversion, long rawEphemeralOwner)
+    {
+        writer.Write(data.Length);
+        writer.Write(data);
+        writer.Write(acls.Count);
+        foreach (var acl in acls)
         {
             writer.Write((int)acl.Perms);
             writer.Write(acl.Id.Scheme);
             writer.Write(acl.Id.Ident);
         }
 
-        var s = node.Stat;
-        writer.Write(s.Czxid);
-        writer.Write(s.Mzxid);
-        writer.Write(s.Pzxid);
-        writer.Write(s.Ctime);
-        writer.Write(s.Mtime);
-        writer.Write(s.Version);
-        writer.Write(node.StoredCversion); // the stored count of child creates, not the client view in Stat
-        writer.Write(s.Aversion);
-        writer.Write(node.RawEphemeralOwner);
+        writer.Write(czxid);
+        writer.Write(mzxid);
+        writer.Write(pzxid);
+        writer.Write(ctime);
+        writer.Write(mtime);
+        writer.Write(version);
+        writer.Write(storedCversion);
+        writer.Write(aversion);
+        writer.Write(rawEphemeralOwner);
     }
 
     /// <summary>Writes the end marker.</summary>
