@@ -6,10 +6,12 @@ namespace Zooflow.Consensus;
 /// Work the core hands to its driver, from <see cref="ZabNode.TryGetReady"/>. The driver carries it out in this order
 /// and then calls <see cref="ZabNode.Advance"/>:
 /// <list type="number">
-/// <item><b>Persist</b>, atomically enough that a crash leaves a prefix of these writes, and durably (fsync) before
-/// step 2: <see cref="HardState"/>; then <see cref="InstallSnapshot"/> (replace the state machine, save the snapshot,
-/// reset the log to start after it); then <see cref="TruncateAfterZxid"/> (remove log records after it); then append
-/// <see cref="Entries"/>.</item>
+/// <item><b>Persist</b>, in this order, durably (fsync) before step 2: <see cref="InstallSnapshot"/> (replace the state
+/// machine, save the snapshot, reset the log to start after it); then <see cref="TruncateAfterZxid"/> (remove log
+/// records after it); then append <see cref="Entries"/>; then <see cref="HardState"/>, last. A crash may leave any
+/// prefix of these writes, but the hard state must never be durable without the log writes before it: a current
+/// epoch promises that the log holds that epoch's history (ZooKeeper's Learner writes the log and snapshot, then the
+/// currentEpoch file, on NEWLEADER).</item>
 /// <item><b>Send</b> <see cref="Messages"/> to their <see cref="ZabMessage.To"/> servers. Many of them promise that the
 /// writes of step 1 are durable (ACKEPOCH, ACK, ACK of NEWLEADER), which is why sending comes after persisting.</item>
 /// <item><b>Apply</b> <see cref="CommittedEntries"/> to the state machine in order; then complete
@@ -24,7 +26,7 @@ namespace Zooflow.Consensus;
 /// </summary>
 public sealed class Ready
 {
-    /// <summary>Hard state to persist, or null when unchanged.</summary>
+    /// <summary>Hard state to persist after the log writes of this Ready, or null when unchanged.</summary>
     public HardState? HardState { get; init; }
 
     /// <summary>Learner (SNAP): the snapshot the leader sent. Replace the state machine with it, store it durably, and

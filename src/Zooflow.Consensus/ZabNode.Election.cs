@@ -97,8 +97,13 @@ public sealed partial class ZabNode
         ElectionState e = _election;
         if (!_membership.IsVoter(n.From))
         {
-            // An observer looking for the leader: answer with our current vote right away; it never counts.
-            Send(new Notification(_id, n.From, e.Proposal, e.Round, PeerState.Looking));
+            // An observer looking for the leader: answer with our current vote right away; it never counts. Only
+            // LOOKING observers get an answer, or a decided observer's answer would be answered back forever.
+            if (n.State == PeerState.Looking)
+            {
+                Send(new Notification(_id, n.From, e.Proposal, e.Round, PeerState.Looking));
+            }
+
             return;
         }
 
@@ -135,8 +140,13 @@ public sealed partial class ZabNode
         }
         else if (n.Round < e.Round)
         {
-            // Help a server that is behind: tell it our round and vote (WorkerReceiver does this).
-            Send(new Notification(_id, n.From, e.Proposal, e.Round, PeerState.Looking));
+            // Help a voter that is behind: tell it our round and vote (WorkerReceiver does this). An observer does not:
+            // the voter would answer it back (it answers every observer), and so on forever.
+            if (_isVoter)
+            {
+                Send(new Notification(_id, n.From, e.Proposal, e.Round, PeerState.Looking));
+            }
+
             return;
         }
         else if (Beats(n.Vote, e.Proposal))

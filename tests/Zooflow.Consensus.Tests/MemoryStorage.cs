@@ -21,14 +21,9 @@ internal sealed class MemoryStorage : IZabStorage
     /// <summary>The newest snapshot (installed from a leader, or taken by <see cref="SaveSnapshot"/>).</summary>
     public SnapshotData? Snapshot { get; private set; }
 
-    /// <summary>Step 1 of the driver contract: hard state, snapshot, truncation, entries.</summary>
+    /// <summary>Step 1 of the driver contract: snapshot, truncation, entries, then hard state.</summary>
     public void Persist(Ready ready)
     {
-        if (ready.HardState is HardState hard)
-        {
-            HardState = hard;
-        }
-
         if (ready.InstallSnapshot is SnapshotData snapshot)
         {
             Snapshot = snapshot;
@@ -46,6 +41,11 @@ internal sealed class MemoryStorage : IZabStorage
         {
             Assert.True(e.Zxid > LastZxid, $"append {Zxid.ToHex(e.Zxid)} after {Zxid.ToHex(LastZxid)}");
             _entries.Add(e);
+        }
+
+        if (ready.HardState is HardState hard)
+        {
+            HardState = hard;
         }
     }
 

@@ -33,14 +33,9 @@ public sealed class SimDisk : IZabStorage
 
     public int LogCount => _log.Count;
 
-    /// <summary>Writes of one Ready in the contract's order, not yet durable.</summary>
+    /// <summary>Writes of one Ready in the contract's order (log writes, then hard state), not yet durable.</summary>
     public void Write(Ready ready)
     {
-        if (ready.HardState is HardState hard)
-        {
-            _unsynced.Add(new HardStateWrite(hard));
-        }
-
         if (ready.InstallSnapshot is SnapshotData snapshot)
         {
             _unsynced.Add(new SnapshotInstall(snapshot));
@@ -54,6 +49,11 @@ public sealed class SimDisk : IZabStorage
         foreach (LogEntry e in ready.Entries)
         {
             _unsynced.Add(new Append(e));
+        }
+
+        if (ready.HardState is HardState hard)
+        {
+            _unsynced.Add(new HardStateWrite(hard));
         }
     }
 

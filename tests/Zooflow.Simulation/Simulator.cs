@@ -103,7 +103,7 @@ public sealed class Simulator
     /// <summary>Simulated time units per tick; network delays are 1-3 units plus reordering delays.</summary>
     public const int TickLength = 10;
 
-    private const long EventsMax = 20_000_000;
+    private const long EventsMax = 3_000_000;
 
     private readonly PriorityQueue<SimEvent, (long Time, long Seq)> _events = new();
     private readonly SortedDictionary<long, SimNode> _nodes = [];

@@ -17,16 +17,20 @@ internal sealed class TestCluster
     private readonly Func<ZabOptions, ZabOptions> _configure;
     private ulong _seeds = 1;
 
-    public TestCluster(IEnumerable<long> voters, IEnumerable<long>? observers = null, Func<ZabOptions, ZabOptions>? configure = null)
+    public TestCluster(IEnumerable<long> voters, IEnumerable<long>? observers = null, Func<ZabOptions, ZabOptions>? configure = null,
+        IReadOnlyDictionary<long, MemoryStorage>? storages = null)
     {
         Membership = new Membership(voters, observers);
         _configure = configure ?? (o => o);
         foreach (long id in Membership.Members)
         {
-            Nodes[id] = new TestNode(id, new MemoryStorage());
+            Nodes[id] = new TestNode(id, storages?.GetValueOrDefault(id) ?? new MemoryStorage());
             Start(Nodes[id]);
         }
     }
+
+    /// <summary>Every message any node sent, in order.</summary>
+    public List<ZabMessage> Sent { get; } = [];
 
     public Membership Membership { get; }
 
@@ -122,12 +126,7 @@ internal sealed class TestCluster
             Line($"{id}: role {s.State} leader={s.LeaderId} epoch={s.AcceptedEpoch}/{s.CurrentEpoch} serving={s.IsServing.ToString().ToLowerInvariant()}");
         }
 
-        // 1. persist
-        if (ready.HardState is HardState hard)
-        {
-            Line($"{id}: persist hardstate {hard}");
-        }
-
+        // 1. persist: log writes, then hard state
         if (ready.InstallSnapshot is SnapshotData snapshot)
         {
             Line($"{id}: persist {snapshot} = [{Encoding.UTF8.GetString(snapshot.Data.Span)}]");
@@ -143,12 +142,18 @@ internal sealed class TestCluster
             Line($"{id}: persist append {string.Join(' ', ready.Entries.Select(Describe))}");
         }
 
+        if (ready.HardState is HardState hard)
+        {
+            Line($"{id}: persist hardstate {hard}");
+        }
+
         node.Storage.Persist(ready);
 
         // 2. send
         foreach (ZabMessage m in ready.Messages)
         {
             InFlight.Add(m);
+            Sent.Add(m);
             if (TracePings || m is not (Ping or PingReply))
             {
                 Line($"{Format(m)}");
