@@ -258,8 +258,8 @@ public sealed partial class ZabNode
             throw new ZabInvariantException($"server {_id}: accepted epoch would go back from {_acceptedEpoch} to {epoch}");
         }
 
+        _hardStateDirty |= epoch != _acceptedEpoch;
         _acceptedEpoch = epoch;
-        _hardStateDirty = true;
     }
 
     private void SetCurrentEpoch(long epoch)
@@ -270,8 +270,8 @@ public sealed partial class ZabNode
                 $"server {_id}: current epoch {epoch} must be between the current {_currentEpoch} and the accepted {_acceptedEpoch}");
         }
 
+        _hardStateDirty |= epoch != _currentEpoch;
         _currentEpoch = epoch;
-        _hardStateDirty = true;
     }
 
     /// <summary>Raises the commit point; never beyond the log (ZooKeeper exits on a COMMIT it has no record for).</summary>
