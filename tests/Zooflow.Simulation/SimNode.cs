@@ -37,6 +37,12 @@ public sealed class SimNode
 
     public bool Up => Core is not null;
 
+    /// <summary>Simulated time until which the process is stopped (SIGSTOP): it neither ticks nor reads messages.</summary>
+    public long PausedUntil { get; set; }
+
+    /// <summary>This server's clock: time units per tick (clocks drift apart by up to ±20 %).</summary>
+    public int TickLength { get; set; } = Simulator.TickLength;
+
     public int Incarnation { get; private set; }
 
     public ZabStatus Status { get; private set; }

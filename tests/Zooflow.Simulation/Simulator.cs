@@ -229,6 +229,7 @@ public sealed class Simulator
     {
         foreach (SimNode node in _nodes.Values)
         {
+            node.TickLength = Random.Between(TickLength * 8 / 10, TickLength * 12 / 10);
             node.Start();
             Schedule(1 + Random.Next(TickLength), new NodeTick(node.Id, node.Incarnation));
         }
@@ -254,10 +255,15 @@ public sealed class Simulator
             switch (e)
             {
                 case Delivery d:
-                    if (Network.CanDeliver(d.Message) && _nodes[d.Message.To].Up)
+                    if (_nodes[d.Message.To].PausedUntil > Now)
+                    {
+                        // A stopped process reads its socket when it resumes (TCP buffered the bytes).
+                        Schedule(_nodes[d.Message.To].PausedUntil - Now + 1 + Random.Next(3), d);
+                    }
+                    else if (Network.CanDeliver(d.Message) && _nodes[d.Message.To].Up)
                     {
                         Stats.MessagesDelivered++;
-                        if (_traceOn && d.Message is Notification)
+                        if (_traceOn)
                         {
                             TraceLine($"deliver {d.Message}");
                         }
@@ -270,8 +276,15 @@ public sealed class Simulator
                     SimNode ticked = _nodes[t.Node];
                     if (ticked.Up && ticked.Incarnation == t.Incarnation)
                     {
-                        ticked.Tick();
-                        Schedule(TickLength, t);
+                        if (ticked.PausedUntil > Now)
+                        {
+                            Schedule(ticked.PausedUntil - Now, t);
+                        }
+                        else
+                        {
+                            ticked.Tick();
+                            Schedule(ticked.TickLength, t);
+                        }
                     }
 
                     break;
@@ -383,7 +396,7 @@ public sealed class Simulator
 
     private SimNode? ServingNode()
     {
-        var serving = _nodes.Values.Where(n => n.Up && n.Status.IsServing).ToList();
+        var serving = _nodes.Values.Where(n => n.Up && n.PausedUntil <= Now && n.Status.IsServing).ToList();
         return serving.Count == 0 ? null : _workloadRandom.Pick(serving);
     }
 
@@ -496,13 +509,20 @@ public sealed class Simulator
             RecordFault($"partition [{string.Join(' ', side)}] from the rest");
             Network.Partition(side, ids);
         }
-        else if (roll < 85)
+        else if (roll < 80)
         {
             if (Network.IsPartitioned)
             {
                 RecordFault("heal partition");
                 Network.Heal();
             }
+        }
+        else if (roll < 88 && up.Count > 0)
+        {
+            SimNode victim = leader is not null && r.Chance(0.6) ? leader : r.Pick(up);
+            int ticks = r.Between(3, 40);
+            RecordFault($"pause {victim.Id}{(victim == leader ? " (leader)" : "")} for {ticks} ticks");
+            victim.PausedUntil = Math.Max(victim.PausedUntil, Now + ((long)ticks * TickLength));
         }
         else if (up.Count > 0)
         {
@@ -514,6 +534,7 @@ public sealed class Simulator
 
     public void CrashNode(SimNode node, bool alreadyCrashedDisk)
     {
+        node.PausedUntil = 0;
         if (!alreadyCrashedDisk)
         {
             (int kept, int written) = node.Disk.Crash(Random);
@@ -548,6 +569,7 @@ public sealed class Simulator
         foreach (SimNode node in _nodes.Values)
         {
             node.CrashDuringNextPersist = false;
+            node.PausedUntil = Math.Min(node.PausedUntil, Now);
         }
     }
 
