@@ -314,8 +314,10 @@ public sealed partial class ZabNode
         var entries = new List<LogEntry>();
         if (target > zxid && !_log.TryRead(zxid, target, int.MaxValue, entries))
         {
-            throw new InvalidOperationException(
-                $"snapshot for learner {p.Id} at {Zxid.ToHex(zxid)} is older than the log's base: the records after it were purged");
+            // The driver purged past the snapshot while it was being made (a slow, fuzzy snapshot): ask again.
+            _snapshotRequests.Add(p.Id);
+            Note(ZabEventKind.LearnerSync, $"snapshot for learner {p.Id} at {Zxid.ToHex(zxid)} is older than the log's base: requested again");
+            return;
         }
 
         SendNewLeader(leader, p, SyncMode.Snap, zxid, provided.Snapshot, entries);

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Zooflow.Common;
 using Zooflow.Consensus.Log;
 using Zooflow.Consensus.Messages;
 using Zooflow.Consensus.Quorum;

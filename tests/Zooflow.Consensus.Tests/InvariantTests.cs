@@ -105,4 +105,15 @@ public sealed class InvariantTests
 
         Assert.Throws<ArgumentException>(() => node.Step(new Notification(2, 3, new Vote(2, 0, 0), 1, PeerState.Looking)));
     }
+
+    [Fact]
+    public void FromZooKeeper_DefaultZooCfgTiming_ConvertsToTicks()
+    {
+        // tickTime=2000, initLimit=10, syncLimit=5 (zoo_sample.cfg), the driver ticking every 100 ms.
+        ZabOptions options = ZabOptions.FromZooKeeper(1, Three, tickTimeMs: 2000, initLimit: 10, syncLimit: 5, tickIntervalMs: 100, randomSeed: 3);
+
+        Assert.Equal((200, 100, 10, 2, 2, 600), (options.InitLimitTicks, options.SyncLimitTicks, options.PingIntervalTicks,
+            options.FinalizeWaitTicks, options.ElectionResendTicksMin, options.ElectionResendTicksMax));
+        Assert.Empty(options.Validate());
+    }
 }

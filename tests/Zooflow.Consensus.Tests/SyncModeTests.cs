@@ -11,16 +11,26 @@ public sealed class SyncModeTests
     private static NewLeader LastNewLeaderTo(TestCluster cluster, long learner) =>
         cluster.Sent.OfType<NewLeader>().Last(m => m.To == learner);
 
+    /// <summary>Elects a leader, then crashes a follower while the leader commits <paramref name="values"/>.</summary>
+    private static (long Leader, long Follower) FollowerMisses(TestCluster cluster, params string[] values)
+    {
+        long leader = cluster.ElectAndSettle();
+        long follower = cluster.Nodes.Keys.First(k => k != leader);
+        cluster.Crash(follower);
+        foreach (string v in values)
+        {
+            cluster.Propose(leader, v);
+        }
+
+        cluster.Stabilize();
+        return (leader, follower);
+    }
+
     [Fact]
     public void Follower_MissedCommittedRecords_GetsDiffOfExactlyThose()
     {
         var cluster = new TestCluster([1, 2, 3]);
-        long leader = cluster.ElectAndSettle();
-        long follower = cluster.Nodes.Keys.First(k => k != leader);
-        cluster.Crash(follower);
-        cluster.Propose(leader, "a");
-        cluster.Propose(leader, "b");
-        cluster.Stabilize();
+        (_, long follower) = FollowerMisses(cluster, "a", "b");
 
         cluster.Restart(follower);
         cluster.ElectAndSettle();
@@ -63,15 +73,7 @@ public sealed class SyncModeTests
     {
         // No in-memory cache of committed records: the purged log is all the leader has (ZooKeeper's committedLog empty).
         var cluster = new TestCluster([1, 2, 3], configure: o => o with { CommittedLogCacheMax = 0 });
-        long leader = cluster.ElectAndSettle();
-        long follower = cluster.Nodes.Keys.First(k => k != leader);
-        cluster.Crash(follower);
-        foreach (string v in new[] { "a", "b", "c" })
-        {
-            cluster.Propose(leader, v);
-        }
-
-        cluster.Stabilize();
+        (long leader, long follower) = FollowerMisses(cluster, "a", "b", "c");
         cluster.Compact(leader, through: cluster[leader].AppliedZxid);
         cluster.Propose(leader, "d");
         cluster.Stabilize();
@@ -93,15 +95,7 @@ public sealed class SyncModeTests
     public void Follower_FurtherBehindThanDiffEntriesMax_GetsSnapshot()
     {
         var cluster = new TestCluster([1, 2, 3], configure: o => o with { DiffEntriesMax = 2 });
-        long leader = cluster.ElectAndSettle();
-        long follower = cluster.Nodes.Keys.First(k => k != leader);
-        cluster.Crash(follower);
-        foreach (string v in new[] { "a", "b", "c" })
-        {
-            cluster.Propose(leader, v);
-        }
-
-        cluster.Stabilize();
+        (_, long follower) = FollowerMisses(cluster, "a", "b", "c");
         cluster.Restart(follower);
         cluster.ElectAndSettle();
 

@@ -1,17 +1,13 @@
+using Zooflow.Common;
+
 namespace Zooflow.Simulation;
 
-/// <summary>The simulator's only source of randomness (SplitMix64): everything a run does follows from its seed.</summary>
+/// <summary>The simulator's only source of randomness: everything a run does follows from its seed.</summary>
 public sealed class SimRandom(ulong seed)
 {
-    private ulong _state = seed;
+    private readonly SplitMix64 _bits = new(seed);
 
-    public ulong NextULong()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public ulong NextULong() => _bits.Next();
 
     /// <summary>Uniform in [0, <paramref name="max"/>).</summary>
     public int Next(int max) => max <= 1 ? 0 : (int)(NextULong() % (ulong)max);

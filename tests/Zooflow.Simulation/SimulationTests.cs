@@ -13,7 +13,7 @@ namespace Zooflow.Simulation;
 public sealed class SimulationTests(ITestOutputHelper output)
 {
     /// <summary>Seeds per shape in CI (the three shapes together run in well under a minute on a quiet machine).</summary>
-    private const int CiSeedsPerShape = 150;
+    private const int CiSeedsPerShape = 200;
 
     [Theory]
     [InlineData(3, 0, 100_000UL)]

@@ -31,8 +31,8 @@ public sealed record ReportSessions(ReadOnlyMemory<byte> Data) : LocalInput;
 /// sent to <paramref name="Learner"/> inside NEWLEADER (SNAP). Ignored if the learner's link is gone meanwhile.
 /// </summary>
 /// <param name="Learner">The learner the snapshot is for.</param>
-/// <param name="Snapshot">The state at <see cref="SnapshotData.Zxid"/>, which must be a committed zxid this driver has
-/// applied and whose later records its log still holds.</param>
+/// <param name="Snapshot">The state at <see cref="SnapshotData.Zxid"/>, which must be a zxid this driver has applied. If its
+/// log no longer holds the records after it, the leader asks again through <see cref="Ready.SnapshotRequests"/>.</param>
 public sealed record ProvideSnapshot(long Learner, SnapshotData Snapshot) : LocalInput;
 
 /// <summary>The transport lost its connection to <paramref name="Peer"/> (a TCP reset). A learner whose leader is that
