@@ -75,17 +75,46 @@ public sealed class SimNode
     public void Crash()
     {
         Core = null;
+        _persisting = null;
         PendingWrites.Clear();
         PendingSyncs.Clear();
         CrashDuringNextPersist = false;
     }
 
-    /// <summary>The driver loop: carry out every Ready the core has.</summary>
+    /// <summary>The Ready whose writes are on their way to disk (an fsync in progress), if any.</summary>
+    private Ready? _persisting;
+
+    /// <summary>The driver loop: carry out every Ready the core has. With a disk latency, a Ready waits for its fsync
+    /// (<see cref="FsyncCompleted"/>) while the core keeps receiving messages and ticks.</summary>
     public void Process()
     {
-        while (Core is not null && Core.TryGetReady(out Ready? ready))
+        while (Core is not null && _persisting is null && Core.TryGetReady(out Ready? ready))
         {
-            Handle(Core, ready);
+            if (!Begin(ready))
+            {
+                return;
+            }
+
+            int latency = _sim.Config.FsyncLatencyMax == 0 ? 0 : _sim.Random.Next(_sim.Config.FsyncLatencyMax + 1);
+            if (ready.MustPersist && latency > 0)
+            {
+                _persisting = ready;
+                _sim.ScheduleFsync(this, latency);
+                return;
+            }
+
+            Complete(Core, ready);
+        }
+    }
+
+    /// <summary>The fsync of the Ready in flight finished: send, apply, advance, and go on.</summary>
+    public void FsyncCompleted()
+    {
+        if (Core is not null && _persisting is Ready ready)
+        {
+            _persisting = null;
+            Complete(Core, ready);
+            Process();
         }
     }
 
@@ -113,7 +142,8 @@ public sealed class SimNode
         Process();
     }
 
-    private void Handle(ZabNode core, Ready ready)
+    /// <summary>Notes the Ready and writes it (unsynced). False when the node crashed while writing.</summary>
+    private bool Begin(Ready ready)
     {
         Status = ready.Status;
         _sim.Checkers.OnStatus(Id, ready.Status);
@@ -133,26 +163,30 @@ public sealed class SimNode
         }
 
         // Driver fault for the self-test: messages leave before the writes they promise are durable.
-        bool sendFirst = _sim.Faults.SendBeforePersist;
-        if (sendFirst)
+        if (_sim.Faults.SendBeforePersist)
         {
             Send(ready);
         }
 
-        // 1. Persist.
+        // 1. Persist (written now, durable at the fsync).
         Disk.Write(ready);
         if (CrashDuringNextPersist && ready.MustPersist)
         {
             (int kept, int written) = Disk.Crash(_sim.Random);
             _sim.RecordFault($"power loss on {Id} during persist: {kept} of {written} writes survived");
             _sim.CrashNode(this, alreadyCrashedDisk: true);
-            return;
+            return false;
         }
 
+        return true;
+    }
+
+    private void Complete(ZabNode core, Ready ready)
+    {
         Disk.Fsync();
 
         // 2. Send.
-        if (!sendFirst)
+        if (!_sim.Faults.SendBeforePersist)
         {
             Send(ready);
         }

@@ -49,6 +49,9 @@ public sealed record SimConfig
 
     public int DiffEntriesMax { get; init; }
 
+    /// <summary>Most time units an fsync takes (0: persisting is instantaneous).</summary>
+    public int FsyncLatencyMax { get; init; }
+
     public static SimConfig FromSeed(SimRandom random, int voters, int observers) => new()
     {
         Voters = voters,
@@ -64,12 +67,13 @@ public sealed record SimConfig
         SnapshotEvery = random.Between(10, 80),
         LogRetain = random.Between(0, 40),
         DiffEntriesMax = random.Between(5, 200),
+        FsyncLatencyMax = random.Chance(0.2) ? 0 : random.Between(1, 8),
     };
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Voters} voters + {Observers} observers, drop {DropRate:P1}, dup {DuplicateRate:P1}, reorder {ReorderRate:P0} (≤{ReorderDelayMax}), " +
         $"chaos {ChaosTicks} ticks, {OpsPerTick:F1} ops/tick, nemesis every ~{NemesisEveryTicks} ticks, snapshot every {SnapshotEvery}, " +
-        $"retain {LogRetain}, diff max {DiffEntriesMax}");
+        $"retain {LogRetain}, diff max {DiffEntriesMax}, fsync ≤{FsyncLatencyMax}");
 }
 
 /// <summary>Counters of one run.</summary>
@@ -192,6 +196,10 @@ public sealed class Simulator
 
     private sealed record Check : SimEvent;
 
+    private sealed record FsyncDone(long Node, int Incarnation) : SimEvent;
+
+    public void ScheduleFsync(SimNode node, int latency) => Schedule(latency, new FsyncDone(node.Id, node.Incarnation));
+
     /// <summary>The server a client wrote through applied its write: the client gets its answer.</summary>
     public void OnWriteAcknowledged(long session, int cxid, long zxid)
     {
@@ -306,6 +314,22 @@ public sealed class Simulator
                     break;
                 case HealAll:
                     HealEverything();
+                    break;
+                case FsyncDone f:
+                    // A paused process finishes its fsync when it resumes; a crashed one never does.
+                    SimNode syncing = _nodes[f.Node];
+                    if (syncing.Up && syncing.Incarnation == f.Incarnation)
+                    {
+                        if (syncing.PausedUntil > Now)
+                        {
+                            Schedule(syncing.PausedUntil - Now, f);
+                        }
+                        else
+                        {
+                            syncing.FsyncCompleted();
+                        }
+                    }
+
                     break;
             }
 
