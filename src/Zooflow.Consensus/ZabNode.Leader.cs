@@ -55,7 +55,7 @@ public sealed partial class ZabNode
         LeaderState? leader = _leader;
         if (leader is null)
         {
-            // Still electing: this server may become the leader the learner expects (it retries FOLLOWERINFO, as
+            // Still electing: this server may become the leader the learner expects (it repeats FOLLOWERINFO, as
             // ZooKeeper's Learner.connectToLeader retries). Otherwise refuse, so the learner looks again.
             if (_state != PeerState.Looking || m is not FollowerInfo)
             {
@@ -130,12 +130,12 @@ public sealed partial class ZabNode
             return;
         }
 
-        if (leader.Learners.Get(info.From) is { } existing && existing.LinkId == info.LinkId)
+        if (leader.Learners.Get(info.From) is { } existing && existing.LearnerNonce == info.LinkId)
         {
-            return; // duplicate of the FOLLOWERINFO that opened the current link
+            return; // a copy of the FOLLOWERINFO that opened the current link
         }
 
-        var p = new LearnerProgress(info.From, info.IsObserver, info.LinkId, info.AcceptedEpoch, _tick);
+        var p = new LearnerProgress(info.From, info.IsObserver, NewLinkId(), info.AcceptedEpoch, _tick, learnerNonce: info.LinkId);
         leader.Learners.Set(p); // replaces an older link of the same learner: it abandoned that one
         if (leader.EpochChosen)
         {
@@ -178,15 +178,15 @@ public sealed partial class ZabNode
 
     private void SendLeaderInfo(LeaderState leader, LearnerProgress p)
     {
-        Send(new LeaderInfo(_id, p.Id, p.LinkId, p.NextSeqOut++, leader.Epoch));
+        Send(new LeaderInfo(_id, p.Id, p.LinkId, p.NextSeqOut++, leader.Epoch, p.LearnerNonce));
         p.Stage = LearnerStage.EpochSent;
     }
 
     private void OnAckEpoch(LeaderState leader, LearnerProgress p, AckEpoch ack)
     {
-        if (p.Stage != LearnerStage.EpochSent)
+        if (p.Stage != LearnerStage.EpochSent || ack.Epoch != leader.Epoch)
         {
-            DropLearner(p, $"ACKEPOCH in stage {p.Stage}");
+            DropLearner(p, $"ACKEPOCH of epoch {ack.Epoch} in stage {p.Stage}");
             return;
         }
 

@@ -7,11 +7,15 @@ namespace Zooflow.Consensus;
 // Follower.processPacket, Observer.processPacket.
 public sealed partial class ZabNode
 {
-    private sealed class LearnerState(long leaderId, long linkId, long tick)
+    private sealed class LearnerState(long leaderId, long nonce, long tick)
     {
         public long LeaderId { get; } = leaderId;
 
-        public long LinkId { get; } = linkId;
+        /// <summary>Names this learner's FOLLOWERINFO; LEADERINFO echoes it.</summary>
+        public long Nonce { get; } = nonce;
+
+        /// <summary>The leader's id for the link, from LEADERINFO; 0 until then.</summary>
+        public long LinkId { get; set; }
 
         public long NextSeqOut { get; set; }
 
@@ -39,16 +43,16 @@ public sealed partial class ZabNode
         _state = _isVoter ? PeerState.Following : PeerState.Observing;
         _phase = ZabPhase.Discovery;
         _learner = new LearnerState(leaderId, NewLinkId(), _tick);
-        Send(new FollowerInfo(_id, leaderId, _learner.LinkId, NextLearnerSeq(), _acceptedEpoch, !_isVoter));
+        Send(new FollowerInfo(_id, leaderId, _learner.Nonce, NextLearnerSeq(), _acceptedEpoch, !_isVoter));
     }
 
-    /// <summary>Until LEADERINFO arrives, FOLLOWERINFO is repeated (same link, sequence 0; the leader ignores copies): the
-    /// leader may not have finished its own election yet, and the first copy may be lost.</summary>
+    /// <summary>Until LEADERINFO arrives, FOLLOWERINFO is repeated (same nonce, sequence 0; the leader ignores copies):
+    /// the leader may not have finished its own election yet, and the first copy may be lost.</summary>
     private void RepeatFollowerInfo(LearnerState l)
     {
-        if (_phase == ZabPhase.Discovery && l.NextSeqIn == 0 && (_tick - l.StartTick) % _options.ElectionResendTicksMin == 0)
+        if (l.LinkId == 0 && (_tick - l.StartTick) % _options.ElectionResendTicksMin == 0)
         {
-            Send(new FollowerInfo(_id, l.LeaderId, l.LinkId, 0, _acceptedEpoch, !_isVoter));
+            Send(new FollowerInfo(_id, l.LeaderId, l.Nonce, 0, _acceptedEpoch, !_isVoter));
         }
     }
 
@@ -58,7 +62,12 @@ public sealed partial class ZabNode
     private void OnLeaderMessage(LinkMessage m)
     {
         LearnerState? l = _learner;
-        if (l is null || m.From != l.LeaderId || m.LinkId != l.LinkId)
+        if (l is not null && l.LinkId == 0 && m is LeaderInfo { Seq: 0 } opening && opening.LearnerNonce == l.Nonce && m.From == l.LeaderId)
+        {
+            l.LinkId = opening.LinkId; // the leader answered this FOLLOWERINFO: the link is established
+        }
+
+        if (l is null || m.From != l.LeaderId || l.LinkId == 0 || m.LinkId != l.LinkId)
         {
             Note(ZabEventKind.Ignored, $"{m.GetType().Name} from {m.From} on link {m.LinkId}, not this server's leader link");
             return;
@@ -140,7 +149,7 @@ public sealed partial class ZabNode
 
         l.Epoch = info.Epoch;
         _phase = ZabPhase.Synchronization;
-        Send(new AckEpoch(_id, l.LeaderId, l.LinkId, NextLearnerSeq(), _currentEpoch, _log.LastZxid, alreadyAccepted));
+        Send(new AckEpoch(_id, l.LeaderId, l.LinkId, NextLearnerSeq(), info.Epoch, _currentEpoch, _log.LastZxid, alreadyAccepted));
     }
 
     /// <summary>NEWLEADER with DIFF / TRUNC / SNAP: take the leader's history, make the epoch current, acknowledge.</summary>

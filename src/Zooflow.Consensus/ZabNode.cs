@@ -84,7 +84,7 @@ public sealed partial class ZabNode
         _membership = options.Membership;
         _quorum = new MajorityQuorum(_membership.Voters, options.Faults.QuorumSizeReduction);
         _isVoter = _membership.IsVoter(_id);
-        _random = new SplitMix64(options.RandomSeed ^ (ulong)_id);
+        _random = new SplitMix64(options.RandomSeed);
 
         HardState hard = storage.HardState;
         if (hard.CurrentEpoch > hard.AcceptedEpoch || hard.CurrentEpoch < 0)
@@ -465,7 +465,7 @@ public sealed partial class ZabNode
 
         if (_learner is not null)
         {
-            if (_learner.LinkOpen)
+            if (_learner.LinkOpen && _learner.LinkId != 0)
             {
                 Send(new LinkReset(_id, _learner.LeaderId, _learner.LinkId));
             }
@@ -481,7 +481,8 @@ public sealed partial class ZabNode
 
     private void OnLinkReset(LinkReset reset)
     {
-        if (_learner is not null && reset.From == _learner.LeaderId && reset.LinkId == _learner.LinkId)
+        // Before LEADERINFO the learner's link is known by its nonce (a server that will not lead refuses that way).
+        if (_learner is not null && reset.From == _learner.LeaderId && reset.LinkId == (_learner.LinkId != 0 ? _learner.LinkId : _learner.Nonce))
         {
             _learner.LinkOpen = false; // the leader closed it: no reset back
             LeaveRole($"leader {reset.From} closed the link");

@@ -53,8 +53,9 @@ public sealed record ZabOptions
     /// carries fresh data anyway). Default 64.</summary>
     public int SessionReportsMax { get; init; } = 64;
 
-    /// <summary>Seed of the node's deterministic random source (link ids). Use a different seed on every start of a
-    /// server, e.g. drawn from the OS at start-up; the simulator derives one per incarnation from its run seed.</summary>
+    /// <summary>Seed of the node's deterministic random source (link ids). Use a different seed for every server and on
+    /// every start, e.g. drawn from the OS at start-up; the simulator derives one per incarnation from its run seed.
+    /// Equal seeds only cost reconnections (a learner may take a stale link answer for its own), never safety.</summary>
     public ulong RandomSeed { get; init; }
 
     /// <summary>Deliberate protocol bugs for simulator self-tests. <see cref="ZabFaults.None"/> in production.</summary>

@@ -16,12 +16,13 @@ public sealed class BroadcastTests
         leader.Step(new Notification(2, 1, new Vote(1, 0, 0), 1, PeerState.Looking));
         leader.Step(new FollowerInfo(2, 1, 20, 0, 0, false));
         leader.Step(new FollowerInfo(3, 1, 30, 0, 0, false));
-        leader.Step(new AckEpoch(2, 1, 20, 1, 0, 0, false));
-        leader.Step(new AckEpoch(3, 1, 30, 1, 0, 0, false));
-        leader.Step(new AckNewLeader(2, 1, 20, 2, 1));
-        leader.Step(new AckNewLeader(3, 1, 30, 2, 1));
+        long link2 = leader.LinkTo(2), link3 = leader.LinkTo(3);
+        leader.Step(new AckEpoch(2, 1, link2, 1, 1, 0, 0, false));
+        leader.Step(new AckEpoch(3, 1, link3, 1, 1, 0, 0, false));
+        leader.Step(new AckNewLeader(2, 1, link2, 2, 1));
+        leader.Step(new AckNewLeader(3, 1, link3, 2, 1));
         Assert.True(leader.Status.IsServing);
-        return (leader, 20, 30);
+        return (leader, link2, link3);
     }
 
     [Fact]
@@ -84,7 +85,7 @@ public sealed class BroadcastTests
     {
         var follower = new DrivenNode(2, new Membership([1, 2, 3]));
         long link = DrivenNode.LinkOf(follower.JoinEstablished(leader: 1));
-        follower.Step(new LeaderInfo(1, 2, link, 0, 1));
+        follower.Step(new LeaderInfo(1, 2, link, 0, 1, link));
         follower.Step(new NewLeader(1, 2, link, 1, 1, SyncMode.Diff, 0, null, [], 0));
         follower.Step(new UpToDate(1, 2, link, 2, 0));
 
@@ -104,7 +105,7 @@ public sealed class BroadcastTests
         // ZooKeeper exits with UNMATCHED_TXN_COMMIT in this case (FollowerZooKeeperServer.commit).
         var follower = new DrivenNode(2, new Membership([1, 2, 3]));
         long link = DrivenNode.LinkOf(follower.JoinEstablished(leader: 1));
-        follower.Step(new LeaderInfo(1, 2, link, 0, 1));
+        follower.Step(new LeaderInfo(1, 2, link, 0, 1, link));
         follower.Step(new NewLeader(1, 2, link, 1, 1, SyncMode.Diff, 0, null, [], 0));
 
         Assert.Throws<ZabInvariantException>(() => follower.Step(new Commit(1, 2, link, 2, Zxid.Make(1, 3))));

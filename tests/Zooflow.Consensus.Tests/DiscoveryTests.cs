@@ -39,7 +39,7 @@ public sealed class DiscoveryTests
         var node = new DrivenNode(2, Three, storage: Stored(5, 5));
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
 
-        node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 4));
+        node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 4, link));
 
         Assert.Equal(PeerState.Looking, node.Status.State);
         Assert.Equal(5, node.Storage.HardState.AcceptedEpoch);
@@ -52,7 +52,7 @@ public sealed class DiscoveryTests
         var node = new DrivenNode(2, Three, storage: Stored(5, 5, Entry(5, 1)));
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
 
-        node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 6));
+        node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 6, link));
 
         Ready ready = node.Readies[^1];
         Assert.Equal(new HardState(6, 5), ready.HardState);
@@ -66,7 +66,7 @@ public sealed class DiscoveryTests
         var node = new DrivenNode(2, Three, storage: Stored(6, 5));
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
 
-        List<ZabMessage> sent = node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 6));
+        List<ZabMessage> sent = node.Step(new LeaderInfo(1, 2, link, 0, Epoch: 6, link));
 
         Assert.True(Assert.Single(sent.OfType<AckEpoch>()).AlreadyAccepted);
     }
@@ -76,12 +76,13 @@ public sealed class DiscoveryTests
     {
         DrivenNode leader = ProspectiveLeader();
         leader.Step(new FollowerInfo(2, 1, 77, 0, AcceptedEpoch: 0, IsObserver: false));
-        Assert.Equal(1, Assert.Single(leader.Sent.OfType<LeaderInfo>()).Epoch);
+        LeaderInfo info = Assert.Single(leader.Sent.OfType<LeaderInfo>());
+        Assert.Equal((1L, 77L), (info.Epoch, info.LearnerNonce));
 
-        leader.Step(new AckEpoch(2, 1, 77, 1, CurrentEpoch: 0, LastZxid: Zxid.Make(0, 5), AlreadyAccepted: false));
+        leader.Step(new AckEpoch(2, 1, info.LinkId, 1, 1, CurrentEpoch: 0, LastZxid: Zxid.Make(0, 5), AlreadyAccepted: false));
 
         Assert.Equal(PeerState.Looking, leader.Status.State);
-        Assert.Contains(leader.Sent, m => m is LinkReset { To: 2, LinkId: 77 });
+        Assert.Contains(leader.Sent, m => m is LinkReset { To: 2 } r && r.LinkId == info.LinkId);
     }
 
     [Fact]
@@ -90,13 +91,29 @@ public sealed class DiscoveryTests
         DrivenNode leader = ProspectiveLeader();
         leader.Step(new FollowerInfo(2, 1, 77, 0, 0, false));
 
-        leader.Step(new AckEpoch(2, 1, 77, 1, -1, 0, AlreadyAccepted: true));
+        leader.Step(new AckEpoch(2, 1, leader.LinkTo(2), 1, 1, -1, 0, AlreadyAccepted: true));
         Assert.Equal(ZabPhase.Discovery, leader.Status.Phase);
 
         leader.Step(new FollowerInfo(3, 1, 88, 0, 0, false));
-        leader.Step(new AckEpoch(3, 1, 88, 1, 0, 0, AlreadyAccepted: false));
+        leader.Step(new AckEpoch(3, 1, leader.LinkTo(3), 1, 1, 0, 0, AlreadyAccepted: false));
         Assert.Equal(ZabPhase.Synchronization, leader.Status.Phase);
         Assert.Equal(new HardState(1, 1), leader.Storage.HardState);
+    }
+
+    [Fact]
+    public void AckEpoch_OfAnotherEpochOrOnAnOldLink_IsNotCounted()
+    {
+        // Found by the simulator: a learner's ACKEPOCH from an earlier leadership of the same server, arriving late on a
+        // link that a stale copy of its FOLLOWERINFO reopened, was counted for the newer epoch — two leaders in one epoch.
+        DrivenNode leader = ProspectiveLeader();
+        leader.Step(new FollowerInfo(2, 1, 77, 0, 0, false));
+        leader.Step(new AckEpoch(2, 1, 77, 1, 1, 0, 0, false)); // the learner's nonce is not the link
+        Assert.Equal(ZabPhase.Discovery, leader.Status.Phase);
+
+        leader.Step(new FollowerInfo(2, 1, 78, 0, 0, false));
+        leader.Step(new AckEpoch(2, 1, leader.LinkTo(2), 1, Epoch: 7, 0, 0, false)); // acknowledges another epoch
+        Assert.Equal(ZabPhase.Discovery, leader.Status.Phase);
+        Assert.Contains(leader.Sent, m => m is LinkReset { To: 2 });
     }
 
     [Fact]

@@ -16,12 +16,12 @@ public sealed class InvariantTests
         // Zab paper §III Leadership / Zab.tla Leadership1: at most one established leader per epoch.
         var node = new DrivenNode(2, Three);
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
-        node.Step(new LeaderInfo(1, 2, link, 0, 4));
+        node.Step(new LeaderInfo(1, 2, link, 0, 4, link));
         node.Step(new NewLeader(1, 2, link, 1, 4, SyncMode.Diff, 0, null, [], 0));
         node.Step(new LinkReset(1, 2, link));
 
         long other = DrivenNode.LinkOf(node.JoinEstablished(leader: 3, round: 2));
-        node.Step(new LeaderInfo(3, 2, other, 0, 4));
+        node.Step(new LeaderInfo(3, 2, other, 0, 4, other));
 
         Assert.Throws<ZabInvariantException>(() => node.Step(new NewLeader(3, 2, other, 1, 4, SyncMode.Diff, 0, null, [], 0)));
     }
@@ -31,7 +31,7 @@ public sealed class InvariantTests
     {
         var node = new DrivenNode(2, Three);
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
-        node.Step(new LeaderInfo(1, 2, link, 0, 2));
+        node.Step(new LeaderInfo(1, 2, link, 0, 2, link));
         node.Step(new NewLeader(1, 2, link, 1, 2, SyncMode.Diff, 0, null, [], 0));
 
         Assert.Throws<ZabInvariantException>(() => node.Step(new Proposal(1, 2, link, 2, Entry(3, 1))));
@@ -42,7 +42,7 @@ public sealed class InvariantTests
     {
         var node = new DrivenNode(2, Three);
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1));
-        node.Step(new LeaderInfo(1, 2, link, 0, 1));
+        node.Step(new LeaderInfo(1, 2, link, 0, 1, link));
         node.Step(new NewLeader(1, 2, link, 1, 1, SyncMode.Diff, 0, null, [Entry(1, 1), Entry(1, 2)], 0));
 
         Assert.Throws<ZabInvariantException>(() => node.Step(new Proposal(1, 2, link, 2, Entry(1, 2))));

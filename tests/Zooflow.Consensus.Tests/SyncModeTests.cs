@@ -127,12 +127,12 @@ public sealed class SyncModeTests
         // A TRUNC that would remove committed records contradicts Zab; the learner stops rather than lose them.
         var node = new DrivenNode(2, new Membership([1, 2, 3]), storage: Stored(1, 1, Entry(1, 1), Entry(1, 2)));
         long link = DrivenNode.LinkOf(node.JoinEstablished(leader: 1, peerEpoch: 1));
-        node.Step(new LeaderInfo(1, 2, link, 0, 2));
+        node.Step(new LeaderInfo(1, 2, link, 0, 2, link));
         node.Step(new NewLeader(1, 2, link, 1, 2, SyncMode.Diff, Zxid.Make(1, 2), null, [], Zxid.Make(1, 2)));
         Assert.Equal(Zxid.Make(1, 2), node.Status.CommittedZxid);
         node.Step(new LinkReset(1, 2, link)); // the link breaks; the learner looks again and reconnects
         long next = DrivenNode.LinkOf(node.JoinEstablished(leader: 1, round: 2, peerEpoch: 2));
-        node.Step(new LeaderInfo(1, 2, next, 0, 3));
+        node.Step(new LeaderInfo(1, 2, next, 0, 3, next));
 
         Assert.Throws<ZabInvariantException>(() =>
             node.Step(new NewLeader(1, 2, next, 1, 3, SyncMode.Trunc, Zxid.Make(1, 1), null, [], Zxid.Make(1, 1))));

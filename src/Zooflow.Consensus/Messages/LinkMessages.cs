@@ -4,23 +4,28 @@ namespace Zooflow.Consensus.Messages;
 
 /// <summary>
 /// A message on a leader-learner link: the core's stand-in for ZooKeeper's quorum TCP connection between a
-/// <c>Learner</c> and its <c>LearnerHandler</c>. The learner opens a link with <see cref="FollowerInfo"/> under a fresh
-/// random <paramref name="LinkId"/>; each direction numbers its messages 0, 1, 2 … in <paramref name="Seq"/>. A receiver
-/// processes only the next number, ignores lower ones (duplicates) and drops the link on a gap (a lost or reordered
-/// message), exactly where TCP would have broken the connection. So Zab's FIFO-channel assumption holds on top of a
-/// network that loses, duplicates and reorders.
+/// <c>Learner</c> and its <c>LearnerHandler</c>. The learner asks for a link with <see cref="FollowerInfo"/>, naming it by
+/// a random nonce; the leader answers <see cref="LeaderInfo"/> with that nonce and a fresh random
+/// <paramref name="LinkId"/> of its own, which every later message in both directions carries — like the two initial
+/// sequence numbers of a TCP handshake, so a stale copy of a FOLLOWERINFO, or messages of an earlier link, can never be
+/// taken for the current link (the simulator found a stale ACKEPOCH counted for a newer epoch without this). Each
+/// direction numbers its messages 0, 1, 2 … in <paramref name="Seq"/>. A receiver processes only the next number,
+/// ignores lower ones (duplicates) and drops the link on a gap (a lost or reordered message), exactly where TCP would
+/// have broken the connection. So Zab's FIFO-channel assumption holds on top of a network that loses, duplicates and
+/// reorders.
 /// </summary>
 /// <param name="From">Sender.</param>
 /// <param name="To">Receiver.</param>
-/// <param name="LinkId">Link identity, chosen by the learner.</param>
+/// <param name="LinkId">The link: the leader's id for it; in <see cref="FollowerInfo"/>, the learner's nonce.</param>
 /// <param name="Seq">Position of this message in its direction of the link, from 0.</param>
 public abstract record LinkMessage(long From, long To, long LinkId, long Seq) : ZabMessage(From, To);
 
 // ---- learner → leader ---------------------------------------------------------------------------------------------
 
 /// <summary>
-/// FOLLOWERINFO / OBSERVERINFO (Zab paper §IV-A, CEPOCH): opens a link and reports the learner's accepted epoch, from
-/// which the prospective leader picks a new epoch greater than every accepted epoch in a quorum.
+/// FOLLOWERINFO / OBSERVERINFO (Zab paper §IV-A, CEPOCH): asks for a link (its <c>LinkId</c> is the learner's nonce,
+/// repeated until LEADERINFO answers) and reports the learner's accepted epoch, from which the prospective leader picks a
+/// new epoch greater than every accepted epoch in a quorum.
 /// </summary>
 /// <param name="AcceptedEpoch">The learner's <see cref="HardState.AcceptedEpoch"/>.</param>
 /// <param name="IsObserver">True for an observer (OBSERVERINFO): it is synchronised but never counted.</param>
@@ -35,6 +40,7 @@ public sealed record FollowerInfo(long From, long To, long LinkId, long Seq, lon
 /// ACKEPOCH (Zab paper §IV-A, ACK-E): the learner promised the new epoch (persisted it as accepted epoch) and reports
 /// its history summary, so the leader can check it is not behind the learner and decide how to synchronise it.
 /// </summary>
+/// <param name="Epoch">The epoch acknowledged (the one in LEADERINFO); the leader ignores an acknowledgement of another.</param>
 /// <param name="CurrentEpoch">The learner's current epoch.</param>
 /// <param name="LastZxid">The learner's last logged zxid.</param>
 /// <param name="AlreadyAccepted">True when the learner had already accepted this same epoch before (a reconnect): ZooKeeper
@@ -43,7 +49,7 @@ public sealed record FollowerInfo(long From, long To, long LinkId, long Seq, lon
 /// <param name="To">Receiver.</param>
 /// <param name="LinkId">The link.</param>
 /// <param name="Seq">Position on the link.</param>
-public sealed record AckEpoch(long From, long To, long LinkId, long Seq, long CurrentEpoch, long LastZxid, bool AlreadyAccepted)
+public sealed record AckEpoch(long From, long To, long LinkId, long Seq, long Epoch, long CurrentEpoch, long LastZxid, bool AlreadyAccepted)
     : LinkMessage(From, To, LinkId, Seq);
 
 /// <summary>ACK of NEWLEADER (Zab paper §IV-B, ACK-LD): the learner logged the leader's history durably and persisted the
@@ -112,14 +118,15 @@ public sealed record SyncRequest(long From, long To, long LinkId, long Seq, long
 
 // ---- leader → learner ---------------------------------------------------------------------------------------------
 
-/// <summary>LEADERINFO (Zab paper §IV-A, NEWEPOCH): the prospective leader's new epoch. Opens the leader's direction of the
-/// link (sequence 0).</summary>
+/// <summary>LEADERINFO (Zab paper §IV-A, NEWEPOCH): the prospective leader's new epoch. Opens the link: sequence 0, the
+/// leader's fresh <c>LinkId</c>, and the nonce of the FOLLOWERINFO it answers.</summary>
 /// <param name="Epoch">The new epoch, greater than the accepted epoch of every member of a quorum.</param>
+/// <param name="LearnerNonce">The <c>LinkId</c> of the learner's FOLLOWERINFO.</param>
 /// <param name="From">Sender.</param>
 /// <param name="To">Receiver.</param>
 /// <param name="LinkId">The link.</param>
 /// <param name="Seq">Position on the link.</param>
-public sealed record LeaderInfo(long From, long To, long LinkId, long Seq, long Epoch) : LinkMessage(From, To, LinkId, Seq);
+public sealed record LeaderInfo(long From, long To, long LinkId, long Seq, long Epoch, long LearnerNonce) : LinkMessage(From, To, LinkId, Seq);
 
 /// <summary>
 /// NEWLEADER with the synchronisation that precedes it (Zab paper §IV-B: NEWLEADER(e', I_e'); ZooKeeper sends DIFF, TRUNC

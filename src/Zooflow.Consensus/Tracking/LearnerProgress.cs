@@ -32,11 +32,18 @@ public enum LearnerStage
 public sealed class LearnerProgress
 {
     /// <summary>Creates the progress of a link opened by FOLLOWERINFO at <paramref name="tick"/>.</summary>
-    public LearnerProgress(long id, bool isObserver, long linkId, long acceptedEpoch, long tick)
+    /// <param name="id">The learner.</param>
+    /// <param name="isObserver">True for an observer.</param>
+    /// <param name="linkId">The leader's fresh id for the link.</param>
+    /// <param name="acceptedEpoch">From FOLLOWERINFO.</param>
+    /// <param name="tick">Now.</param>
+    /// <param name="learnerNonce">The FOLLOWERINFO's nonce (copies of it are recognised and ignored).</param>
+    public LearnerProgress(long id, bool isObserver, long linkId, long acceptedEpoch, long tick, long learnerNonce = 0)
     {
         Id = id;
         IsObserver = isObserver;
         LinkId = linkId;
+        LearnerNonce = learnerNonce;
         AcceptedEpoch = acceptedEpoch;
         LastHeardTick = tick;
         ConnectedTick = tick;
@@ -49,8 +56,11 @@ public sealed class LearnerProgress
     /// <summary>True for an observer.</summary>
     public bool IsObserver { get; }
 
-    /// <summary>The link id the learner chose.</summary>
+    /// <summary>The link id the leader chose (carried by every message after FOLLOWERINFO).</summary>
     public long LinkId { get; }
+
+    /// <summary>The nonce of the FOLLOWERINFO that asked for the link.</summary>
+    public long LearnerNonce { get; }
 
     /// <summary>Sequence number of the next message to the learner.</summary>
     public long NextSeqOut { get; set; }

@@ -125,5 +125,10 @@ internal sealed class DrivenNode
         return sent;
     }
 
+    /// <summary>The nonce of the last FOLLOWERINFO among <paramref name="messages"/> (tests playing the leader use it as
+    /// the link id too).</summary>
     public static long LinkOf(IEnumerable<ZabMessage> messages) => messages.OfType<FollowerInfo>().Last().LinkId;
+
+    /// <summary>The link id this node (as leader) gave <paramref name="learner"/> in its last LEADERINFO.</summary>
+    public long LinkTo(long learner) => Sent.OfType<LeaderInfo>().Last(m => m.To == learner).LinkId;
 }

@@ -435,8 +435,8 @@ internal sealed class TestCluster
             Notification n => $"{head} Notification {n.State} round={n.Round} vote={n.Vote}",
             LinkReset r => $"{head} LinkReset {LinkName(r.LinkId)}",
             FollowerInfo f => $"{head} {(f.IsObserver ? "ObserverInfo" : "FollowerInfo")}{Link(f)} acceptedEpoch={f.AcceptedEpoch}",
-            LeaderInfo l => $"{head} LeaderInfo{Link(l)} epoch={l.Epoch}",
-            AckEpoch a => $"{head} AckEpoch{Link(a)} currentEpoch={a.CurrentEpoch} last={Zxid.ToHex(a.LastZxid)}{(a.AlreadyAccepted ? " already-accepted" : "")}",
+            LeaderInfo l => $"{head} LeaderInfo{Link(l)} epoch={l.Epoch} answers={LinkName(l.LearnerNonce)}",
+            AckEpoch a => $"{head} AckEpoch{Link(a)} epoch={a.Epoch} currentEpoch={a.CurrentEpoch} last={Zxid.ToHex(a.LastZxid)}{(a.AlreadyAccepted ? " already-accepted" : "")}",
             NewLeader nl => $"{head} NewLeader{Link(nl)} epoch={nl.Epoch} {nl.Mode} from={Zxid.ToHex(nl.TruncateZxid)}"
                 + (nl.Snapshot is null ? "" : $" {nl.Snapshot}")
                 + $" entries=[{string.Join(' ', nl.Entries.Select(Describe))}] committed={Zxid.ToHex(nl.CommittedZxid)}",
