@@ -122,4 +122,18 @@ public sealed class ElectionTests
         Assert.Equal(PeerState.Following, node.Status.State);
         Assert.Equal(3, node.Status.LeaderId);
     }
+
+    [Fact]
+    public void LookingVoter_AnsweredByDecidedObserver_DoesNotAnswerBack()
+    {
+        // A decided observer answers LOOKING notifications; if the voter answered every observer message back, the two
+        // would exchange notifications forever (the simulator found that storm).
+        var voter = new DrivenNode(1, new Membership([1, 2, 3], [4]));
+
+        List<ZabMessage> toLookingObserver = voter.Step(new Notification(4, 1, Vote.None, 1, PeerState.Looking));
+        List<ZabMessage> toDecidedObserver = voter.Step(new Notification(4, 1, new Vote(3, 0, 1), 2, PeerState.Observing));
+
+        Assert.Single(toLookingObserver.OfType<Notification>(), n => n.To == 4);
+        Assert.Empty(toDecidedObserver);
+    }
 }
