@@ -281,18 +281,10 @@ public sealed class Simulator
 
                     break;
                 case NodeTick t:
-                    SimNode ticked = _nodes[t.Node];
-                    if (ticked.Up && ticked.Incarnation == t.Incarnation)
+                    if (RunsNow(t.Node, t.Incarnation, t) is { } ticked)
                     {
-                        if (ticked.PausedUntil > Now)
-                        {
-                            Schedule(ticked.PausedUntil - Now, t);
-                        }
-                        else
-                        {
-                            ticked.Tick();
-                            Schedule(ticked.TickLength, t);
-                        }
+                        ticked.Tick();
+                        Schedule(ticked.TickLength, t);
                     }
 
                     break;
@@ -316,20 +308,7 @@ public sealed class Simulator
                     HealEverything();
                     break;
                 case FsyncDone f:
-                    // A paused process finishes its fsync when it resumes; a crashed one never does.
-                    SimNode syncing = _nodes[f.Node];
-                    if (syncing.Up && syncing.Incarnation == f.Incarnation)
-                    {
-                        if (syncing.PausedUntil > Now)
-                        {
-                            Schedule(syncing.PausedUntil - Now, f);
-                        }
-                        else
-                        {
-                            syncing.FsyncCompleted();
-                        }
-                    }
-
+                    RunsNow(f.Node, f.Incarnation, f)?.FsyncCompleted();
                     break;
             }
 
@@ -372,6 +351,25 @@ public sealed class Simulator
         }
 
         throw new SimulationFailure("liveness", "the event queue ran dry");
+    }
+
+    /// <summary>The server an event of <paramref name="incarnation"/> is for, if that process still runs and is not
+    /// paused; a paused one gets the event again when it resumes, a crashed one never.</summary>
+    private SimNode? RunsNow(long id, int incarnation, SimEvent e)
+    {
+        SimNode node = _nodes[id];
+        if (!node.Up || node.Incarnation != incarnation)
+        {
+            return null;
+        }
+
+        if (node.PausedUntil > Now)
+        {
+            Schedule(node.PausedUntil - Now, e);
+            return null;
+        }
+
+        return node;
     }
 
     private bool Converged()
