@@ -14,6 +14,7 @@ public sealed class LayeringTests
         ["Zooflow.Common"] = [],
         ["Zooflow.Jute"] = ["Zooflow.Common"],
         ["Zooflow.Storage"] = ["Zooflow.Common"],
+        ["Zooflow.Consensus"] = ["Zooflow.Common"],
         ["Zooflow.DataTree"] = ["Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Server"] = ["Zooflow.Common", "Zooflow.Jute", "Zooflow.DataTree", "Zooflow.Storage", "Zooflow.Consensus"],
         ["Zooflow.Pipeline"] = ["Zooflow.Common"],
