@@ -152,6 +152,10 @@ public static partial class KafkaClientConfig
         {
             var key = subPrefix + name;
             var ownedValue = owned.FirstOrDefault(o => SameSetting(o.Key, name));
+            if (ownedValue.Key is not null && ownedValue.Value == value.Value)
+            {
+                continue; // e.g. kafka.consumer.group.id, which the component reads and owns
+            }
             if (ownedValue.Key is not null)
             {
                 context.AddWarning(key, $"'{value.Value}' is ignored: the component sets {ownedValue.Key} itself ({Describe(ownedValue)})");

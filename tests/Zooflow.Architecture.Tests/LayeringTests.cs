@@ -20,6 +20,7 @@ public sealed class LayeringTests
         ["Zooflow.Client"] = ["Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Recipes"] = ["Zooflow.Client", "Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Pipeline.Components"] = ["Zooflow.Common", "Zooflow.Pipeline"],
+        ["Zooflow.Pipeline.Kafka"] = ["Zooflow.Common", "Zooflow.Pipeline"],
     };
 
     public static TheoryData<string> Libraries() => new(Allowed.Keys);

@@ -7,6 +7,7 @@ using Zooflow.Pipeline;
 using Zooflow.Pipeline.Components;
 using Zooflow.Pipeline.Configuration;
 using Zooflow.Pipeline.Instrumentation;
+using Zooflow.Pipeline.Kafka;
 using Zooflow.Pipeline.Runtime;
 
 namespace Zooflow.Cli.Commands;
@@ -88,7 +89,7 @@ internal static class AgentCommand
             return 1;
         }
         var counters = new CounterRegistry();
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All());
+        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(KafkaComponents.All()));
         var settings = new BuildSettings(options.Lenient, options.File.Name, loggerFactory, counters, TimeProvider.System);
         var lastWrite = options.File.LastWriteTimeUtc;
         var text = await File.ReadAllTextAsync(options.File.FullName, invocationCancellation);
