@@ -57,10 +57,14 @@ internal sealed class TestAgent : IAsyncDisposable
     public CollectSink Collector(string name = "k1") => (CollectSink)Host.Sinks[name];
 
     /// <summary>Polls <paramref name="condition"/> until true or <paramref name="limit"/> passes (no event to await).</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit, Func<string> describe)
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan limit, Func<string> describe) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), limit, describe);
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (e.g. an HTTP request) until true or <paramref name="limit"/>.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan limit, Func<string> describe)
     {
         var deadline = DateTime.UtcNow + limit;
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
