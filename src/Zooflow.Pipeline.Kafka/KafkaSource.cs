@@ -152,6 +152,8 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
     private IEventSink? _output;
     private IConsumer<byte[], byte[]>? _consumer;
     private Thread? _thread;
+    private readonly HashSet<TopicPartition> _pausedPartitions = [];
+    private List<TopicPartition>? _justAssigned;
     private bool _paused;
     private int _unreachable;
     private int _lifecycle;
@@ -229,7 +231,12 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
         new ConsumerBuilder<byte[], byte[]>(Options.ConsumerConfig)
             .SetLogHandler((_, message) => KafkaLog.Forward(_logger, "Kafka source " + Name, message))
             .SetErrorHandler((_, error) => OnError(error))
-            .SetPartitionsAssignedHandler((_, partitions) => _logger.LogInformation(KafkaLog.Rebalance, "Kafka source {Source}: assigned {Partitions}", Name, Describe(partitions)))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                _logger.LogInformation(KafkaLog.Rebalance, "Kafka source {Source}: assigned {Partitions}", Name, Describe(partitions));
+                // librdkafka keeps a partition's pause across a reassignment; resumed once assigned unless we hold a batch.
+                _justAssigned = partitions;
+            })
             .SetPartitionsRevokedHandler((consumer, partitions) => OnRevoked(consumer, partitions.Select(p => p.TopicPartition).ToList(), lost: false))
             .SetPartitionsLostHandler((consumer, partitions) => OnRevoked(consumer, partitions.Select(p => p.TopicPartition).ToList(), lost: true))
             .Build();
@@ -289,8 +296,11 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
                 if (Deliver(token))
                 {
                     consecutiveRefusals = 0;
+                    if (!CommitDelivered())
+                    {
+                        HoldUntilCommitted(token);
+                    }
                     Resume();
-                    CommitDelivered();
                     continue;
                 }
                 // The channel refused: hold the batch, stop fetching, keep polling (group membership, rebalances).
@@ -335,6 +345,10 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
             {
                 OnConsumeError(ex);
                 continue;
+            }
+            finally
+            {
+                ResumeNewlyAssigned(consumer);
             }
             if (result is null)
             {
@@ -495,8 +509,9 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
     }
 #pragma warning restore VSTHRD002
 
-    /// <summary>Commits the offsets after the delivered batch (plus earlier ones whose commit failed).</summary>
-    private void CommitDelivered()
+    /// <summary>Commits the offsets after the delivered batch (plus earlier ones whose commit failed); false when the
+    /// commit failed.</summary>
+    private bool CommitDelivered()
     {
         foreach (var pending in _batch)
         {
@@ -505,11 +520,33 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
         _batch.Clear();
         if (_uncommitted.Count == 0)
         {
-            return;
+            return true;
         }
         if (TryCommit(_consumer!, _uncommitted.ToList()))
         {
             _uncommitted.Clear();
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// After a failed commit (typically "rebalance in progress"), reads nothing more until the delivered offsets are
+    /// committed or their partitions were revoked: polling with every partition paused lets the rebalance finish, and
+    /// the duplicates a lost commit causes stay limited to the batches already delivered.
+    /// </summary>
+    private void HoldUntilCommitted(CancellationToken token)
+    {
+        Pause();
+        long attempt = 0;
+        while (_uncommitted.Count > 0 && !token.IsCancellationRequested)
+        {
+            var sleep = TimeSpan.FromTicks(Math.Min(PollSlice.Ticks * ++attempt, Options.MaxBackoffSleep.Ticks));
+            PollWhilePaused(sleep, token);
+            if (_uncommitted.Count > 0 && TryCommit(_consumer!, _uncommitted.ToList()))
+            {
+                _uncommitted.Clear();
+            }
         }
     }
 
@@ -537,10 +574,12 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
         if (assignment.Count > 0)
         {
             consumer.Pause(assignment);
+            _pausedPartitions.UnionWith(assignment);
         }
         _paused = true;
     }
 
+    /// <summary>Resumes every partition paused so far (also those revoked and assigned again meanwhile).</summary>
     private void Resume()
     {
         if (!_paused)
@@ -548,12 +587,26 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
             return;
         }
         var consumer = _consumer!;
-        var assignment = consumer.Assignment;
-        if (assignment.Count > 0)
+        _pausedPartitions.UnionWith(consumer.Assignment);
+        if (_pausedPartitions.Count > 0)
         {
-            consumer.Resume(assignment);
+            consumer.Resume(_pausedPartitions);
         }
+        _pausedPartitions.Clear();
+        _justAssigned = null;
         _paused = false;
+    }
+
+    private void ResumeNewlyAssigned(IConsumer<byte[], byte[]> consumer)
+    {
+        if (_justAssigned is { } assigned && !_paused)
+        {
+            _justAssigned = null;
+            if (assigned.Count > 0)
+            {
+                consumer.Resume(assigned);
+            }
+        }
     }
 
     /// <summary>Polls for <paramref name="duration"/> with every partition paused: serves rebalances and keeps the
@@ -586,6 +639,7 @@ public sealed class KafkaSource : IEventDrivenSource, IBatchSized
             if (assignment.Count > 0)
             {
                 consumer.Pause(assignment);
+                _pausedPartitions.UnionWith(assignment);
             }
         }
     }

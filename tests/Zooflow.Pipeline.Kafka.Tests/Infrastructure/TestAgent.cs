@@ -122,10 +122,10 @@ internal sealed class CapturingLogger : ILoggerFactory, ILoggerProvider
 /// Test sink <c>collect</c>: takes batches of <c>batchSize</c> (default 100) and keeps every event it committed;
 /// <c>failBatches = N</c> makes it roll back its first N non-empty batches (to exercise channel rollback).
 /// </summary>
-internal sealed class CollectSink(string name, int batchSize, int failBatches) : ISink, IBatchSized
+internal sealed class CollectSink(string name, int batchSize, int failBatches, bool paused) : ISink, IBatchSized
 {
     public static readonly ComponentType Type = new(ComponentKind.Sink, "collect", [],
-        static (name, context) => new CollectSink(name, context.GetInt("batchSize", 100, 1), context.GetInt("failBatches", 0, 0)));
+        static (name, context) => new CollectSink(name, context.GetInt("batchSize", 100, 1), context.GetInt("failBatches", 0, 0), context.GetBool("paused", false)));
 
     private readonly ConcurrentQueue<Event> _events = new();
     private int _failuresLeft = failBatches;
@@ -142,12 +142,22 @@ internal sealed class CollectSink(string name, int batchSize, int failBatches) :
 
     public long RolledBack;
 
+    /// <summary>While true the sink takes nothing (the channel fills up).</summary>
+    public volatile bool Paused = paused;
+
+    /// <summary>Bodies as text, for set comparisons.</summary>
+    public List<string> Bodies() => Events.Select(e => System.Text.Encoding.UTF8.GetString(e.Body.Span)).ToList();
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async ValueTask<ProcessStatus> ProcessAsync(CancellationToken cancellationToken)
     {
+        if (Paused)
+        {
+            return ProcessStatus.Backoff;
+        }
         var transaction = Channel.BeginTransaction();
         await using (transaction)
         {
