@@ -17,6 +17,7 @@ namespace Zooflow.Kafka.MockCluster;
 /// up &lt;broker&gt;                        rd_kafka_mock_broker_set_up
 /// leader &lt;topic&gt; &lt;partition&gt; &lt;broker&gt;   rd_kafka_mock_partition_set_leader (a leader election)
 /// create &lt;topic&gt; &lt;partitions&gt; &lt;replicas&gt;  rd_kafka_mock_topic_create
+/// coordinator &lt;group&gt; &lt;broker&gt;         rd_kafka_mock_coordinator_set (the group's coordinator moves)
 /// </code>
 /// It exits when stdin closes, so a test that dies never leaves a cluster behind.
 /// </remarks>
@@ -89,6 +90,7 @@ internal static class Program
                     "up" => Native.rd_kafka_mock_broker_set_up(cluster, Int(words[1])),
                     "leader" => Native.rd_kafka_mock_partition_set_leader(cluster, words[1], Int(words[2]), Int(words[3])),
                     "create" => Native.rd_kafka_mock_topic_create(cluster, words[1], Int(words[2]), Int(words[3])),
+                    "coordinator" => Native.rd_kafka_mock_coordinator_set(cluster, "group", words[1], Int(words[2])),
                     _ => -1,
                 };
             }
@@ -149,6 +151,9 @@ internal static class Program
 
         [DllImport("librdkafka")]
         public static extern int rd_kafka_mock_topic_create(IntPtr cluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic, int partitions, int replicas);
+
+        [DllImport("librdkafka")]
+        public static extern int rd_kafka_mock_coordinator_set(IntPtr cluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string keyType, [MarshalAs(UnmanagedType.LPUTF8Str)] string key, int brokerId);
 
         [DllImport("librdkafka")]
         public static extern int rd_kafka_mock_broker_set_down(IntPtr cluster, int brokerId);

@@ -95,6 +95,10 @@ internal sealed class MockKafka : IAsyncDisposable
     /// <summary>Makes <paramref name="broker"/> the leader of a partition (as a controller's election would).</summary>
     public Task SetLeaderAsync(string topic, int partition, int broker) => CommandAsync($"leader {topic} {partition} {broker}");
 
+    /// <summary>Moves the coordinator of consumer group <paramref name="group"/> (as the leader of its
+    /// __consumer_offsets partition would move on a real cluster).</summary>
+    public Task SetCoordinatorAsync(string group, int broker) => CommandAsync($"coordinator {group} {broker}");
+
     /// <summary>Kills the cluster process at once (SIGKILL): every broker disappears with its data.</summary>
     public void Kill() => _process.Kill();
 
