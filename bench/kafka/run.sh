@@ -5,13 +5,16 @@
 #   (a) seq -> memory -> Kafka sink (acks=1, Flume's default), flumeBatchSize 100 and 1000
 #   (b) Kafka source -> memory -> null, batchSize 100 and 1000 (the topic is filled with kcat beforehand)
 # events/s and agent CPU per event from the agent's /metrics (bench/pipeline/measure.py), plus the load average.
-# Usage: bench/kafka/run.sh [EVENTS] (default 1000000). Env: BENCH_KEEP=1 keeps the work directory,
-# BENCH_NO_BUILD=1 uses the existing Release build, VALUE_BYTES (default 100) sizes the records of (b).
+# Usage: bench/kafka/run.sh [EVENTS] (default 300000). Env: BENCH_KEEP=1 keeps the work directory,
+# BENCH_NO_BUILD=1 uses the existing Release build, VALUE_BYTES (default 20) sizes the records of (b).
+# The mock cluster keeps at most 5 MiB (and 100,000 record batches) per partition and drops older data beyond that
+# (rdkafka_mock.c), so EVENTS x record size must stay under ~4 x 5 MiB for its 4 default partitions; the script checks
+# that the topics hold every record.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 measure="$root/bench/pipeline/measure.py"
-events="${1:-1000000}"
-value_bytes="${VALUE_BYTES:-100}"
+events="${1:-300000}"
+value_bytes="${VALUE_BYTES:-20}"
 work="$(mktemp -d /tmp/zooflow-bench-kafka.XXXXXX)"
 pids=()
 
@@ -96,6 +99,7 @@ a1.sinks.k1.flumeBatchSize = $batch
 CONF
   echo "(a) seq -> memory -> kafka sink, flumeBatchSize $batch, $events events ..." >&2
   results+=("sink $batch $(run_agent "sink$batch" "$events" 7)")
+  echo "  ${results[-1]}" >&2
   got="$(kcat -C -b "$bootstrap" -t "$topic" -o beginning -e -q -f '\n' | wc -l)"
   [ "$got" = "$events" ] || { echo "topic $topic holds $got records, expected $events" >&2; exit 1; }
 done
@@ -130,6 +134,7 @@ a1.sinks.k1.channel = c1
 CONF
   echo "(b) kafka source -> memory -> null, batchSize $batch, $events records ..." >&2
   results+=("source $batch $(run_agent "source$batch" "$events" "$value_bytes")")
+  echo "  ${results[-1]}" >&2
 done
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,6 +39,17 @@ public sealed class KafkaConfigurationTests
     }
 
     [Fact]
+    public void Validate_MisspeltKafkaClassName_NamesTheRightOnes()
+    {
+        var result = TestAgent.Validate(Head + "a1.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSinc\na1.sinks.k1.kafka.bootstrap.servers = 127.0.0.1:9092\n");
+
+        var error = Assert.Single(result.Errors, e => e.Key == "a1.sinks.k1.type");
+        Assert.Equal("flume.conf:8", error.Location);
+        Assert.Contains("'org.apache.flume.sink.kafka.KafkaSinc' is not a known sink type", error.Message);
+        Assert.Contains("org.apache.flume.sink.kafka.KafkaSink", error.Message);
+    }
+
+    [Fact]
     public void Registry_SourceAndChannelClassNames_ResolveWithFlumeDefaults()
     {
         var result = TestAgent.Validate("""

@@ -21,11 +21,14 @@ public sealed class KafkaFaultTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
 
+    /// <summary>Events of the sink run; ZOOFLOW_KAFKA_SOAK_EVENTS=1000000 makes it a soak (CI runs the bounded default).</summary>
+    private static readonly int SinkEvents = int.TryParse(Environment.GetEnvironmentVariable("ZOOFLOW_KAFKA_SOAK_EVENTS"), out var n) && n > 0 ? n : 20_000;
+
     [Fact]
     public async Task Sink_LeaderBrokerDownMidStream_NothingIsLostAndFailedBatchesAreRetried()
     {
         Kcat.Require();
-        const int Events = 20_000;
+        var events = SinkEvents;
         await using var kafka = await MockKafka.StartAsync(3, "events:3");
         for (var partition = 0; partition < 3; partition++)
         {
@@ -36,7 +39,7 @@ public sealed class KafkaFaultTests
             a1.channels = c1
             a1.sinks = k1
             a1.sources.r1.type = seq
-            a1.sources.r1.totalEvents = {Events}
+            a1.sources.r1.totalEvents = {events}
             a1.sources.r1.batchSize = 100
             a1.sources.r1.channels = c1
             a1.channels.c1.type = memory
@@ -69,14 +72,13 @@ public sealed class KafkaFaultTests
         await kafka.SetLeaderAsync("events", 0, 3);
         await kafka.SetLeaderAsync("events", 1, 3);
         await kafka.BrokerUpAsync(1);
-        await TestAgent.WaitUntilAsync(() => sink.EventDrainSuccessCount == Events, Limit, () => $"drained {sink.EventDrainSuccessCount}\n{agent.Logs.Dump()}");
+        await TestAgent.WaitUntilAsync(() => sink.EventDrainSuccessCount == events, Limit, () => $"drained {sink.EventDrainSuccessCount}\n{agent.Logs.Dump()}");
 
         var bodies = (await Kcat.ConsumeAllAsync(kafka.Bootstrap, "events")).Select(r => r.ValueText).ToList();
-        var duplicates = Delivered.AssertNoneLost(Enumerable.Range(0, Events).Select(i => i.ToString(CultureInfo.InvariantCulture)), bodies, "sink across broker failures");
+        Delivered.AssertNoneLost(Enumerable.Range(0, events).Select(i => i.ToString(CultureInfo.InvariantCulture)), bodies, "sink across broker failures");
         Assert.True(rollbacks.Value >= 2);
         Assert.True(sink.EventWriteFail >= 2);
         Assert.Equal(0, agent.Host.Channels["c1"].Size);
-        Assert.True(duplicates <= bodies.Count - Events);
     }
 
     [Fact]

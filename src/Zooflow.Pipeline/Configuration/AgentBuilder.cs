@@ -264,7 +264,7 @@ public static class AgentBuilder
         {
             if (typeName.Contains("kafka", StringComparison.OrdinalIgnoreCase))
             {
-                return $". Kafka {kind.ToString().ToLowerInvariant()}s are not built into this agent (Flume itself accepts only the class name, e.g. org.apache.flume.sink.kafka.KafkaSink, not 'kafka')";
+                return $". Kafka {kind.ToString().ToLowerInvariant()}s come from Zooflow.Pipeline.Kafka (KafkaComponents.All(), registered by zooflow agent) under Flume's class names, e.g. org.apache.flume.sink.kafka.KafkaSink, org.apache.flume.source.kafka.KafkaSource, org.apache.flume.channel.kafka.KafkaChannel";
             }
             return "";
         }
