@@ -42,5 +42,10 @@ public static class BuiltInComponents
         yield return new ComponentType(ComponentKind.Sink, "file_roll",
             ["org.apache.flume.sink.RollingFileSink", "fileroll", "file-roll"],
             static (name, context) => new RollingFileSink(name, context));
+
+        foreach (var type in FileSourceComponents.All())
+        {
+            yield return type;
+        }
     }
 }
