@@ -45,6 +45,10 @@ internal sealed class FileGroup
     /// <summary><c>headers.&lt;group&gt;.*</c>.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; }
 
+    /// <summary>The inode of each matching path as of the last fresh listing (kept by the reader); valid while the
+    /// directory is unchanged.</summary>
+    public IReadOnlyDictionary<string, FileKey>? Keys { get; set; }
+
     /// <summary>Whether the last <see cref="List"/> call listed the directory (false: served from the cache).</summary>
     public bool LastListingFresh { get; private set; }
 

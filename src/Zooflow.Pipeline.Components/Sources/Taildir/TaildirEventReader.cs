@@ -61,6 +61,7 @@ internal sealed class TaildirEventReader : IDisposable
     private readonly string _sourceName;
     private readonly Dictionary<FileKey, TailedFile> _files = [];
     private readonly List<LineRange> _lines = [];
+    private readonly HashSet<string> _openFailures = new(StringComparer.Ordinal);
     private readonly byte[] _pendingGuard = new byte[TailedFile.FingerprintBytes];
     private byte[] _buffer = new byte[InitialBufferBytes];
     private int _pendingGuardLength;
@@ -298,7 +299,7 @@ internal sealed class TaildirEventReader : IDisposable
         var count = 0;
         var firstEvent = events.Count;
         _lines.Clear();
-        if (file.SkipHole && file.Committed == 0)
+        if (file.SkipHole)
         {
             while (true)
             {
@@ -311,8 +312,12 @@ internal sealed class TaildirEventReader : IDisposable
                 }
                 if (eof)
                 {
+                    // All zeros so far: step over them (committed without events) and look again later.
                     _windowOwner = null;
-                    return new ReadBatchResult(ReadOutcome.Lines, 0, file.Committed);
+                    var holeEnd = bufferStart + valid;
+                    _pendingGuardLength = (int)Math.Min(TailedFile.FingerprintBytes, holeEnd);
+                    _pendingGuard.AsSpan().Clear();
+                    return new ReadBatchResult(ReadOutcome.Lines, 0, holeEnd);
                 }
                 bufferStart += valid;
                 scan = 0;
@@ -595,8 +600,20 @@ internal sealed class TaildirEventReader : IDisposable
                 _logger.LogWarning("Taildir source {Source}: cannot list {Directory} (file group {Group}): {Error}", _sourceName, group.Directory, group.Name, ex.Message);
                 continue;
             }
+            // An unchanged directory maps its names to the same inodes as last time: no stat per file (open files are
+            // looked at through their descriptors in FilesToRead).
+            var cached = !group.LastListingFresh ? group.Keys : null;
+            var keys = cached is null ? new Dictionary<string, FileKey>(StringComparer.Ordinal) : null;
             foreach (var path in paths)
             {
+                if (cached is not null && cached.TryGetValue(path, out var cachedKey) && _files.TryGetValue(cachedKey, out var same) && same.Path == path)
+                {
+                    if (seen.Add(cachedKey))
+                    {
+                        same.Matched = true;
+                    }
+                    continue;
+                }
                 FileStatus? status;
                 try
                 {
@@ -607,7 +624,15 @@ internal sealed class TaildirEventReader : IDisposable
                     _logger.LogWarning("Taildir source {Source}: cannot stat {Path}: {Error}", _sourceName, path, ex.Message);
                     continue;
                 }
-                if (status is not { IsRegularFile: true } st || !seen.Add(st.Key))
+                if (status is not { IsRegularFile: true } st)
+                {
+                    continue;
+                }
+                if (keys is not null)
+                {
+                    keys[path] = st.Key;
+                }
+                if (!seen.Add(st.Key))
                 {
                     continue;
                 }
@@ -631,6 +656,10 @@ internal sealed class TaildirEventReader : IDisposable
                 {
                     // The path was replaced between stat and open: track what was opened.
                     seen.Add(file.Key);
+                    if (keys is not null)
+                    {
+                        keys[path] = file.Key;
+                    }
                 }
                 if (_files.TryGetValue(file.Key, out var already))
                 {
@@ -647,6 +676,10 @@ internal sealed class TaildirEventReader : IDisposable
                     _logger.LogInformation("Taildir source {Source}: tailing {Path} ({Key}) from position {Position}", _sourceName, path, file.Key, start);
                 }
                 _files[file.Key] = file;
+            }
+            if (keys is not null)
+            {
+                group.Keys = keys;
             }
         }
         foreach (var file in _files.Values.ToList())
@@ -721,8 +754,16 @@ internal sealed class TaildirEventReader : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning("Taildir source {Source}: cannot open {Path}: {Error}", _sourceName, path, ex.Message);
+            // Tried again at every scan (permissions may be fixed); said once per path.
+            if (_openFailures.Add(path))
+            {
+                _logger.LogWarning("Taildir source {Source}: cannot open {Path}: {Error}; it is tried again at every scan", _sourceName, path, ex.Message);
+            }
             return null;
+        }
+        if (_openFailures.Remove(path))
+        {
+            _logger.LogInformation("Taildir source {Source}: {Path} can be opened now", _sourceName, path);
         }
         try
         {
