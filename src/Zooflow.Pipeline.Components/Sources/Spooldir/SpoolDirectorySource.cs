@@ -191,10 +191,10 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
 
     private void Walk(string directory, List<SpoolFile> candidates, IReadOnlySet<string> finished)
     {
-        IEnumerable<string> entries;
+        List<FileSystemInfo> entries;
         try
         {
-            entries = Directory.EnumerateFileSystemEntries(directory).ToList();
+            entries = new DirectoryInfo(directory).EnumerateFileSystemInfos().ToList();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -202,13 +202,32 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
             _counter.AddGenericProcessingFail();
             return;
         }
-        foreach (var path in entries)
+        foreach (var entry in entries)
         {
-            var name = Path.GetFileName(path);
+            var name = entry.Name;
+            if (entry is DirectoryInfo)
+            {
+                if (Settings.RecursiveDirectorySearch && !name.StartsWith('.') && !Settings.IgnorePattern.IsMatch(name)
+                    && entry.FullName != Settings.TrackerDirectory)
+                {
+                    Walk(entry.FullName, candidates, finished);
+                }
+                continue;
+            }
+            // The name decides first (the listing knows it without a stat): finished and ignored files cost nothing.
+            if (!IsCandidateName(name))
+            {
+                continue;
+            }
+            var relativePath = Relative(entry.FullName);
+            if (finished.Contains(relativePath))
+            {
+                continue;
+            }
             FileStatus? status;
             try
             {
-                status = FileStatus.TryGet(path);
+                status = FileStatus.TryGet(entry.FullName);
             }
             catch (IOException)
             {
@@ -216,36 +235,18 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
             }
             if (status is null)
             {
-                // A dangling symbolic link, or gone: a file that cannot be read is set aside when it is picked.
-                if (new FileInfo(path).LinkTarget is not null && IsCandidateName(name))
+                // A dangling symbolic link (or gone): a file that cannot be read is set aside when it is picked.
+                if (entry.LinkTarget is not null)
                 {
-                    var relative = Relative(path);
-                    if (!finished.Contains(relative))
-                    {
-                        candidates.Add(new SpoolFile(path, relative, default, -1, 0));
-                    }
+                    candidates.Add(new SpoolFile(entry.FullName, relativePath, default, -1, 0));
                 }
                 continue;
             }
-            if (status.Value.IsDirectory)
-            {
-                if (Settings.RecursiveDirectorySearch && !name.StartsWith('.') && !Settings.IgnorePattern.IsMatch(name)
-                    && Path.GetFullPath(path) != Settings.TrackerDirectory)
-                {
-                    Walk(path, candidates, finished);
-                }
-                continue;
-            }
-            if (!IsCandidateName(name) || _setAside.Contains((status.Value.Key, status.Value.Size, status.Value.ModifiedNs)))
+            if (!status.Value.IsRegularFile || _setAside.Contains((status.Value.Key, status.Value.Size, status.Value.ModifiedNs)))
             {
                 continue;
             }
-            var relativePath = Relative(path);
-            if (finished.Contains(relativePath))
-            {
-                continue;
-            }
-            candidates.Add(new SpoolFile(path, relativePath, status.Value.Key, status.Value.Size, status.Value.ModifiedNs));
+            candidates.Add(new SpoolFile(entry.FullName, relativePath, status.Value.Key, status.Value.Size, status.Value.ModifiedNs));
         }
     }
 

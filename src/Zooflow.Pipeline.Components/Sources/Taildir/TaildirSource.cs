@@ -181,9 +181,21 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         }
         var positions = LoadPositions();
         _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength), _clock, _logger);
-        _reader.Start(positions);
         _positions = new PositionFileWriter(PositionFile);
-        _positions.Checkpoint(TaildirPositionFile.Serialize(_reader.Positions()));
+        try
+        {
+            _reader.Start(positions);
+            _positions.Checkpoint(TaildirPositionFile.Serialize(_reader.Positions()));
+        }
+        catch
+        {
+            // A failed start is retried by the supervisor with a new instance: release the descriptors now.
+            _reader.Dispose();
+            _positions.Dispose();
+            _reader = null;
+            _positions = null;
+            throw;
+        }
         _logger.LogInformation("Taildir source {Source} started: {Groups} file groups, {Files} files, position file {PositionFile}",
             Name, _groups.Count, _reader.Files.Count, PositionFile);
         _loop = RunAsync(_stopping.Token);
