@@ -43,6 +43,7 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
     private readonly SpoolDirectorySeams _seams;
     private readonly ISpoolFileClaimer _claimer;
     private readonly Random _random;
+    private readonly TimeProvider _clock;
     private readonly HashSet<(FileKey Key, long Size, long ModifiedNs)> _setAside = [];
     private readonly JavaCharset _inputCharset;
     private readonly JavaCharset _outputCharset;
@@ -69,6 +70,7 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
         _seams = seams;
         _claimer = seams.Claimer ?? AllFilesClaimer.Instance;
         _random = seams.Random ?? new Random();
+        _clock = context.Clock;
         _counter = context.Counters.Source(name);
         _logger = context.LoggerFactory.CreateLogger("Zooflow.Pipeline.Components.SpoolDirectorySource");
         Settings = ReadSettings(context, out _inputCharset, out _outputCharset);
@@ -316,7 +318,7 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
             Interlocked.Increment(ref _polls);
             try
             {
-                await Task.Delay(Settings.PollDelay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Settings.PollDelay, _clock, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
