@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Xunit;
 using Zooflow.Pipeline.Abstractions;
 using Zooflow.Pipeline.Components.Sources.Spooldir;
@@ -76,52 +78,62 @@ internal static class FileSourceTestKit
     }
 }
 
-/// <summary>Writes lines the way an application logs: an open descriptor in append mode that keeps writing to the same
-/// file after it was renamed or deleted, until <see cref="Reopen"/> (what a SIGHUP does).</summary>
+/// <summary>Writes lines the way an application logs: a descriptor opened with <c>O_APPEND</c> (every write lands at
+/// the current end, also after a truncate) that keeps writing to the same file after it was renamed or deleted, until
+/// <see cref="Reopen"/> (what a SIGHUP does). With <c>append: false</c> it writes at its own offset instead, as an
+/// application that opened its log without O_APPEND (a truncate then leaves a hole of zeros before the next write);
+/// .NET's FileMode.Append is that kind: it seeks to the end once.</summary>
 internal sealed class AppLogWriter : IDisposable
 {
+    private const int OWrOnly = 1;
+    private const int OCreat = 0x40;
+    private const int OAppend = 0x400;
+
     private readonly string _path;
-    private FileStream _stream;
+    private readonly bool _append;
+    private SafeFileHandle _handle;
+    private long _offset;
 
     public AppLogWriter(string path, bool append = true)
     {
         _path = path;
-        _stream = Open(append);
+        _append = append;
+        _handle = Open();
     }
 
-    public void Write(IEnumerable<string> lines)
-    {
-        var bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
-        _stream.Write(bytes);
-        _stream.Flush();
-    }
+    public void Write(IEnumerable<string> lines) => WriteRaw(string.Concat(lines.Select(l => l + "\n")));
 
     public void WriteRaw(string text)
     {
-        _stream.Write(Encoding.UTF8.GetBytes(text));
-        _stream.Flush();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        // With O_APPEND, Linux's pwrite ignores the offset and appends.
+        RandomAccess.Write(_handle, bytes, _offset);
+        _offset += bytes.Length;
     }
 
     /// <summary>Closes the descriptor and opens the path again (creating the file when it is gone).</summary>
-    public void Reopen(bool append = true)
+    public void Reopen()
     {
-        _stream.Dispose();
-        _stream = Open(append);
+        _handle.Dispose();
+        _handle = Open();
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _handle.Dispose();
 
-    private FileStream Open(bool append) => append
-        ? new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)
-        : new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-
-    /// <summary>For a writer opened without append: moves the write offset (a writer that keeps its offset after a
-    /// truncate leaves a hole).</summary>
-    public long Offset
+    private SafeFileHandle Open()
     {
-        get => _stream.Position;
-        set => _stream.Position = value;
+        var fd = OpenFd(_path, OWrOnly | OCreat | (_append ? OAppend : 0), Convert.ToInt32("644", 8));
+        if (fd < 0)
+        {
+            throw new IOException($"open {_path} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        _offset = _append ? 0 : RandomAccess.GetLength(handle);
+        return handle;
     }
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int OpenFd([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 }
 
 /// <summary>An output that records events and can hold batches (a "slow channel"), so a test can change files while the

@@ -3,6 +3,7 @@ using System.Text;
 using Xunit;
 using Zooflow.Pipeline.Components.Sources.Spooldir;
 using Zooflow.Pipeline.Components.Sources.Taildir;
+using Zooflow.Pipeline.Tests.Components;
 
 namespace Zooflow.Pipeline.Tests.EndToEnd;
 
@@ -101,13 +102,12 @@ public sealed class FileSourceAgentTests
         var log = Path.Combine(logs, "app.log");
         var output = Path.Combine(dir, "out");
         var expected = new List<string>();
-        // The application: an open descriptor in append mode, reopened after a "create" rotation (its SIGHUP).
-        var app = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        // The application: a descriptor opened with O_APPEND, reopened after a "create" rotation (its SIGHUP).
+        var app = new AppLogWriter(log);
         void Write(string tag, int count)
         {
             var lines = E2E.Lines(tag, count);
-            app.Write(Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n"))));
-            app.Flush();
+            app.Write(lines);
             expected.AddRange(lines);
         }
         try
@@ -117,8 +117,7 @@ public sealed class FileSourceAgentTests
 
             await LogrotateAsync(dir, log, "create");
             Write("old-descriptor", 500);
-            app.Dispose();
-            app = new FileStream(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            app.Reopen();
             Write("new-file", 1_000);
             await E2E.WaitForCountAsync(() => E2E.ReadLines(output).Count, expected.Count, agent, "lines before copytruncate");
             Write("before-copy", 700);

@@ -66,6 +66,7 @@ internal sealed class TaildirEventReader : IDisposable
     private byte[] _buffer = new byte[InitialBufferBytes];
     private int _pendingGuardLength;
     private bool _started;
+    private bool _resumeAsFresh;
 
     // The bytes left in _buffer by the last ReadBatch, reused by the next batch of the same file in the same round.
     private TailedFile? _windowOwner;
@@ -96,8 +97,14 @@ internal sealed class TaildirEventReader : IDisposable
     /// whose inode no longer matches a pattern are looked up by inode in their directory: a file rotated away while the
     /// agent was stopped is read from its position to its end.
     /// </summary>
-    public void Start(IReadOnlyList<TaildirPosition> positions)
+    public void Start(IReadOnlyList<TaildirPosition> positions, IReadOnlyList<TaildirFingerprint>? fingerprints = null)
     {
+        var prints = new Dictionary<(long Inode, long Position), TaildirFingerprint>();
+        foreach (var print in fingerprints ?? [])
+        {
+            prints[(print.Inode, print.Position)] = print;
+        }
+        _resumeAsFresh = positions.Count > 0 && !_options.SkipToEnd;
         var byInode = new Dictionary<long, List<TaildirPosition>>();
         foreach (var entry in positions)
         {
@@ -108,8 +115,18 @@ internal sealed class TaildirEventReader : IDisposable
             list.Add(entry);
         }
         var used = new HashSet<TaildirPosition>();
-        Scan(path => Resume(path, byInode, used));
+        var suspects = new List<TailedFile>();
+        Scan(file => Resume(file, byInode, used, prints, suspects));
         _started = true;
+
+        // Files that no longer hold what was read before their saved position were truncated (or replaced by a new
+        // file reusing the inode) while the agent was stopped: a copy holding the rest is adopted, the file restarts at 0.
+        foreach (var file in suspects)
+        {
+            _logger.LogWarning("Taildir source {Source}: {Path} ({Key}) no longer holds the bytes read before its saved position {Position}: truncated or replaced while stopped",
+                _sourceName, file.Path, file.Key, file.Committed);
+            HandleTruncation(file);
+        }
 
         // Entries not matched by any pattern: look for the inode next to where it was (renamed while stopped).
         var lostByDirectory = positions.Where(p => !used.Contains(p) && System.IO.Path.GetDirectoryName(p.Path) is { Length: > 0 })
@@ -130,6 +147,13 @@ internal sealed class TaildirEventReader : IDisposable
                 var file = TryOpen(path, FindGroup(entry.Path) ?? _groups[0], expected: status.Key);
                 if (file is null)
                 {
+                    continue;
+                }
+                if (prints.TryGetValue((entry.Inode, entry.Position), out var print) && print.Guard.Length > 0
+                    && !PrefixEquals(file.Handle!, entry.Position - print.Guard.Length, print.Guard))
+                {
+                    // The inode now belongs to another file: not the one that was read.
+                    file.Dispose();
                     continue;
                 }
                 file.Matched = false;
@@ -201,9 +225,14 @@ internal sealed class TaildirEventReader : IDisposable
                 _logger.LogWarning("Taildir source {Source}: cannot stat {Path}: {Error}", _sourceName, file.Path, ex.Message);
                 continue;
             }
-            if (status.Size != file.Size || status.ModifiedNs != file.ModifiedNs)
+            var changed = status.Size != file.Size || status.ModifiedNs != file.ModifiedNs;
+            if (changed)
             {
                 file.LastChangeTimestamp = now;
+            }
+            if (status.Size < file.Size && file.Committed == 0 && file.HeadLength > 0)
+            {
+                file.ShrankUnread = true;
             }
             file.PreviousSize = file.Size;
             file.Size = status.Size;
@@ -211,15 +240,29 @@ internal sealed class TaildirEventReader : IDisposable
             file.Deleted = status.Links == 0;
             if (file.HeadLength < TailedFile.FingerprintBytes && status.Size > file.HeadLength)
             {
-                file.HeadLength = ReadAt(file.Handle!, 0, file.Head.AsSpan(0, (int)Math.Min(TailedFile.FingerprintBytes, status.Size)));
+                ExtendHead(file, status.Size);
             }
-            if (status.Size != file.Committed)
+            // A changed mtime at an unchanged size is read too: the read's guard check shows a truncate + rewrite.
+            if (status.Size != file.Committed || file.ShrankUnread || (changed && file.Committed > 0))
             {
                 result.Add(file);
             }
         }
         result.Sort(static (a, b) => a.ModifiedNs.CompareTo(b.ModifiedNs));
         return result;
+    }
+
+    /// <summary>Reads more of the file's first bytes, but only if the file still starts with what is known of them: a
+    /// truncated and rewritten file keeps its old head until the truncation is handled (the copy is found by it).</summary>
+    private static void ExtendHead(TailedFile file, long size)
+    {
+        Span<byte> head = stackalloc byte[TailedFile.FingerprintBytes];
+        var read = ReadAt(file.Handle!, 0, head[..(int)Math.Min(TailedFile.FingerprintBytes, size)]);
+        if (read > file.HeadLength && head[..file.HeadLength].SequenceEqual(file.Head.AsSpan(0, file.HeadLength)))
+        {
+            head[..read].CopyTo(file.Head);
+            file.HeadLength = read;
+        }
     }
 
     /// <summary>
@@ -250,8 +293,8 @@ internal sealed class TaildirEventReader : IDisposable
             {
                 file.CopyOf = original;
                 file.VerifiedLength = 0;
-                _logger.LogInformation("Taildir source {Source}: {Path} starts like {Original}; holding it as a possible copy (copytruncate) until that is settled",
-                    _sourceName, file.Path, original.Path);
+                _logger.LogInformation("Taildir source {Source}: {Path} ({Key}) starts like {Original} ({OriginalKey}, pos {Position}); holding it as a possible copy (copytruncate) until that is settled",
+                    _sourceName, file.Path, file.Key, original.Path, original.Key, original.Committed);
                 return false;
             }
         }
@@ -266,6 +309,12 @@ internal sealed class TaildirEventReader : IDisposable
     public ReadBatchResult ReadBatch(TailedFile file, List<Event> events, int maxEvents, bool includePartial)
     {
         var handle = file.Handle ?? throw new InvalidOperationException($"{file.Path} is not open");
+        if (file.ShrankUnread)
+        {
+            file.ShrankUnread = false;
+            _windowOwner = null;
+            return new ReadBatchResult(ReadOutcome.Truncated, 0, file.Committed);
+        }
         long bufferStart;
         int valid;
         int scan;
@@ -414,7 +463,8 @@ internal sealed class TaildirEventReader : IDisposable
         Truncations++;
         _windowOwner = null;
         var position = file.Committed;
-        var lastSize = Math.Max(file.Size, file.PreviousSize);
+        // The size seen before this round: the current one may already be the rewritten file's.
+        var lastSize = file.PreviousSize;
         TailedFile? copy = null;
         foreach (var held in _files.Values.Where(f => ReferenceEquals(f.CopyOf, file)).ToList())
         {
@@ -437,7 +487,7 @@ internal sealed class TaildirEventReader : IDisposable
                 Release(held, "it does not hold the original's bytes before the truncation point");
             }
         }
-        if (copy is null && position > 0)
+        if (copy is null && (position > 0 || file.HeadLength > 0))
         {
             copy = FindCopyInDirectory(file, position);
         }
@@ -574,6 +624,21 @@ internal sealed class TaildirEventReader : IDisposable
         return positions;
     }
 
+    /// <summary>The fingerprints of the entries of <see cref="Positions"/> (written beside the position file).</summary>
+    public List<TaildirFingerprint> Fingerprints()
+    {
+        var prints = new List<TaildirFingerprint>(_files.Count);
+        foreach (var file in _files.Values)
+        {
+            if (!file.Deleted && file.CopyOf is null)
+            {
+                prints.Add(new TaildirFingerprint((long)file.Key.Inode, file.Committed, file.Head.AsSpan(0, file.HeadLength).ToArray(), file.Guard.AsSpan(0, file.GuardLength).ToArray()));
+            }
+        }
+        prints.Sort(static (a, b) => a.Inode.CompareTo(b.Inode));
+        return prints;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -672,7 +737,8 @@ internal sealed class TaildirEventReader : IDisposable
                 {
                     var start = _started || !_options.SkipToEnd ? 0 : file.Size;
                     SetPosition(file, start);
-                    file.Fresh = _started;
+                    // New since the source last ran (or since start): may be a copy of a tailed file.
+                    file.Fresh = _started || _resumeAsFresh;
                     _logger.LogInformation("Taildir source {Source}: tailing {Path} ({Key}) from position {Position}", _sourceName, path, file.Key, start);
                 }
                 _files[file.Key] = file;
@@ -701,7 +767,8 @@ internal sealed class TaildirEventReader : IDisposable
         }
     }
 
-    private bool Resume(TailedFile file, Dictionary<long, List<TaildirPosition>> byInode, HashSet<TaildirPosition> used)
+    private bool Resume(TailedFile file, Dictionary<long, List<TaildirPosition>> byInode, HashSet<TaildirPosition> used,
+        Dictionary<(long, long), TaildirFingerprint> prints, List<TailedFile> suspects)
     {
         if (!byInode.TryGetValue((long)file.Key.Inode, out var candidates))
         {
@@ -717,6 +784,26 @@ internal sealed class TaildirEventReader : IDisposable
             return false;
         }
         used.Add(entry);
+        if (prints.TryGetValue(((long)file.Key.Inode, entry.Position), out var print))
+        {
+            // What was read is known: check the file against it rather than trusting the inode.
+            file.Committed = entry.Position;
+            file.Fresh = false;
+            file.SetGuard(print.Guard);
+            var headHolds = file.Head.AsSpan(0, file.HeadLength).StartsWith(print.Head);
+            file.HeadLength = Math.Min(print.Head.Length, TailedFile.FingerprintBytes);
+            print.Head.AsSpan(0, file.HeadLength).CopyTo(file.Head);
+            if (entry.Position > file.Size || !headHolds || (print.Guard.Length > 0 && !PrefixEquals(file.Handle!, entry.Position - print.Guard.Length, print.Guard)))
+            {
+                suspects.Add(file);
+            }
+            else
+            {
+                _logger.LogInformation("Taildir source {Source}: resuming {Path} ({Key}) at position {Position}{Renamed}", _sourceName, file.Path, file.Key, entry.Position,
+                    entry.Path == file.Path ? "" : $" (was {entry.Path})");
+            }
+            return true;
+        }
         if (entry.Position > file.Size)
         {
             _logger.LogWarning("Taildir source {Source}: {Path} is shorter ({Size} bytes) than its saved position {Position}: truncated while stopped; reading it from the start",
@@ -818,8 +905,8 @@ internal sealed class TaildirEventReader : IDisposable
 
     private void Release(TailedFile held, string reason)
     {
-        _logger.LogInformation("Taildir source {Source}: {Path} is not a copy of {Original} ({Reason}); reading it from the start",
-            _sourceName, held.Path, held.CopyOf?.Path, reason);
+        _logger.LogInformation("Taildir source {Source}: {Path} ({Key}) is not a copy of {Original} ({OriginalKey}, pos {Position}): {Reason}; reading it from the start",
+            _sourceName, held.Path, held.Key, held.CopyOf?.Path, held.CopyOf?.Key, held.CopyOf?.Committed, reason);
         held.CopyOf = null;
         SetPosition(held, 0);
     }

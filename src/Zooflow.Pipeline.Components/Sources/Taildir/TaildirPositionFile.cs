@@ -10,6 +10,15 @@ namespace Zooflow.Pipeline.Components.Sources.Taildir;
 /// <param name="Path">The file's absolute path when written (informational: files are matched by inode).</param>
 public readonly record struct TaildirPosition(long Inode, long Position, string Path);
 
+/// <summary>What was read just before a saved position: the first bytes of the file and the bytes before the position.
+/// Kept next to the position file so that a restart can tell whether the file still holds what was read (not truncated,
+/// not replaced by a new file that reuses the inode) and find a copytruncate copy made while the agent was stopped.</summary>
+/// <param name="Inode">The file's inode.</param>
+/// <param name="Position">The position the fingerprint belongs to (it is used only if the position file agrees).</param>
+/// <param name="Head">The file's first bytes (up to 64).</param>
+/// <param name="Guard">The bytes just before <paramref name="Position"/> (up to 64).</param>
+public sealed record TaildirFingerprint(long Inode, long Position, byte[] Head, byte[] Guard);
+
 /// <summary>Reads and writes Flume's taildir position file, so that a position file written by Flume keeps working and
 /// Flume can read ours.</summary>
 /// <remarks>
@@ -116,6 +125,52 @@ public static class TaildirPositionFile
                 writer.WriteNumber("inode"u8, entry.Inode);
                 writer.WriteNumber("pos"u8, entry.Position);
                 writer.WriteString("file"u8, entry.Path);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Parses the fingerprint side file <c>&lt;positionFile&gt;.fingerprints</c>:
+    /// <c>[{"inode":n,"pos":n,"head":"base64","guard":"base64"}, ...]</c>. Throws <see cref="FormatException"/>.</summary>
+    public static IReadOnlyList<TaildirFingerprint> ParseFingerprints(ReadOnlySpan<byte> json, string pathForErrors)
+    {
+        var result = new List<TaildirFingerprint>();
+        if (json.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return result;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            foreach (var entry in document.RootElement.EnumerateArray())
+            {
+                result.Add(new TaildirFingerprint(entry.GetProperty("inode").GetInt64(), entry.GetProperty("pos").GetInt64(),
+                    entry.GetProperty("head").GetBytesFromBase64(), entry.GetProperty("guard").GetBytesFromBase64()));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new FormatException($"taildir fingerprint file {pathForErrors} is malformed: {ex.Message}", ex);
+        }
+        return result;
+    }
+
+    /// <summary>Writes the fingerprint side file.</summary>
+    public static byte[] SerializeFingerprints(IEnumerable<TaildirFingerprint> entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var entry in entries)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("inode"u8, entry.Inode);
+                writer.WriteNumber("pos"u8, entry.Position);
+                writer.WriteBase64String("head"u8, entry.Head);
+                writer.WriteBase64String("guard"u8, entry.Guard);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

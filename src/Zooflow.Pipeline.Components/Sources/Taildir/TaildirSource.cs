@@ -41,6 +41,7 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
     private readonly List<FileGroup> _groups = [];
     private TaildirEventReader? _reader;
     private PositionFileWriter? _positions;
+    private PositionFileWriter? _fingerprints;
     private IEventSink? _output;
     private Task? _loop;
     private long _eventsAccepted;
@@ -180,20 +181,24 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
             }
         }
         var positions = LoadPositions();
+        var fingerprints = LoadFingerprints();
         _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength), _clock, _logger);
         _positions = new PositionFileWriter(PositionFile);
+        _fingerprints = new PositionFileWriter(FingerprintFile);
         try
         {
-            _reader.Start(positions);
-            _positions.Checkpoint(TaildirPositionFile.Serialize(_reader.Positions()));
+            _reader.Start(positions, fingerprints);
+            WritePositions(durable: true, failOnError: true);
         }
         catch
         {
             // A failed start is retried by the supervisor with a new instance: release the descriptors now.
             _reader.Dispose();
             _positions.Dispose();
+            _fingerprints.Dispose();
             _reader = null;
             _positions = null;
+            _fingerprints = null;
             throw;
         }
         _logger.LogInformation("Taildir source {Source} started: {Groups} file groups, {Files} files, position file {PositionFile}",
@@ -226,6 +231,7 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
             WritePositions(durable: true);
         }
         _positions?.Dispose();
+        _fingerprints?.Dispose();
         _reader?.Dispose();
         _logger.LogInformation("Taildir source {Source} stopped; {Events} events accepted", Name, EventsAccepted);
     }
@@ -258,6 +264,26 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
             // As Flume: the source runs, files start from the beginning (or the end with skipToEnd).
             _logger.LogError("Taildir source {Source}: {Error}; ignoring it, files start {Where}", Name, ex.Message, SkipToEnd ? "at their end" : "from the beginning");
             _counter.AddGenericProcessingFail();
+            return [];
+        }
+    }
+
+    /// <summary>The fingerprint side file (Zooflow): what was read before each saved position.</summary>
+    public string FingerprintFile => PositionFile + ".fingerprints";
+
+    private IReadOnlyList<TaildirFingerprint> LoadFingerprints()
+    {
+        try
+        {
+            return TaildirPositionFile.ParseFingerprints(File.ReadAllBytes(FingerprintFile), FingerprintFile);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+        catch (FormatException ex)
+        {
+            _logger.LogWarning("Taildir source {Source}: {Error}; positions are used without checking the files' content", Name, ex.Message);
             return [];
         }
     }
@@ -379,22 +405,27 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         return delivered;
     }
 
-    /// <summary>Writes the positions: in place after a commit, or durably (fsync + rename) at a checkpoint.</summary>
-    private void WritePositions(bool durable = false)
+    /// <summary>Writes the positions: in place after a commit, or durably (fsync + rename) at a checkpoint. The
+    /// fingerprints go first: after a crash between the two writes, the fingerprint of the one file whose position moved
+    /// does not match its saved position and is not used.</summary>
+    private void WritePositions(bool durable = false, bool failOnError = false)
     {
         try
         {
-            var json = TaildirPositionFile.Serialize(_reader!.Positions());
+            var prints = TaildirPositionFile.SerializeFingerprints(_reader!.Fingerprints());
+            var json = TaildirPositionFile.Serialize(_reader.Positions());
             if (durable)
             {
+                _fingerprints!.Checkpoint(prints);
                 _positions!.Checkpoint(json);
             }
             else
             {
+                _fingerprints!.Write(prints);
                 _positions!.Write(json);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (!failOnError && ex is IOException or UnauthorizedAccessException)
         {
             _logger.LogError("Taildir source {Source}: cannot write the position file {PositionFile}: {Error}", Name, PositionFile, ex.Message);
             _counter.AddGenericProcessingFail();

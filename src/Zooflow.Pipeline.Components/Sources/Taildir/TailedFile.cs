@@ -74,6 +74,10 @@ internal sealed class TailedFile : IDisposable
     /// of a tailed file (copytruncate) before reading it from byte 0.</summary>
     public bool Fresh { get; set; }
 
+    /// <summary>The file shrank before anything of it was read (its first bytes were seen): a truncation that the guard
+    /// cannot show, because there is no guard before position 0.</summary>
+    public bool ShrankUnread { get; set; }
+
     /// <summary>After a truncation the next read skips a run of NUL bytes at the start: a writer without O_APPEND keeps
     /// writing at its old offset and leaves a hole of zeros in front of its new lines.</summary>
     public bool SkipHole { get; set; }
