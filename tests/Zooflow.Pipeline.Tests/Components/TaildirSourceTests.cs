@@ -368,6 +368,70 @@ public sealed class TaildirSourceTests : IDisposable
         AssertExactlyOnce(Lines("a", 0, 20).Concat(Lines("b", 0, 10)).Concat(Lines("c", 0, 10)), output.Texts());
     }
 
+    [Theory]
+    [InlineData(@"app\.log")]
+    [InlineData(@"app\.log.*")]
+    public async Task Restart_CopytruncateWhileStopped_UnreadLinesComeFromTheCopy_NoneTwice(string pattern)
+    {
+        using var writer = new AppLogWriter(LogPath());
+        writer.Write(Lines("a", 0, 20));
+        var output = new RecordingOutput();
+        await using (var first = Create(pattern))
+        {
+            await StartAsync(first, output);
+            await WaitForAsync(first, () => output.Events.Count, 20);
+        }
+        writer.Write(Lines("b", 0, 15));
+        await RunAsync("cp", LogPath(), LogPath("app.log.1"));
+        await RunAsync("truncate", "-s", "0", LogPath());
+        writer.Write(Lines("c", 0, 10));
+        await using var second = Create(pattern);
+        await StartAsync(second, output);
+        await WaitForAsync(second, () => output.Events.Count, 45);
+
+        AssertExactlyOnce(Lines("a", 0, 20).Concat(Lines("b", 0, 15)).Concat(Lines("c", 0, 10)), output.Texts());
+        Assert.Equal(1, second.CopiesAdopted);
+    }
+
+    [Fact]
+    public async Task Restart_TruncatedAndRewrittenPastThePositionWhileStopped_NoNewLineSkipped()
+    {
+        // Flume resumes such a file at the old position and skips the new lines before it.
+        using var writer = new AppLogWriter(LogPath());
+        writer.Write(Lines("a", 0, 10));
+        var output = new RecordingOutput();
+        await using (var first = Create())
+        {
+            await StartAsync(first, output);
+            await WaitForAsync(first, () => output.Events.Count, 10);
+        }
+        await RunAsync("truncate", "-s", "0", LogPath());
+        writer.Write(Lines("new", 0, 30));
+        await using var second = Create();
+        await StartAsync(second, output);
+        await WaitForAsync(second, () => output.Events.Count, 40);
+
+        AssertExactlyOnce(Lines("a", 0, 10).Concat(Lines("new", 0, 30)), output.Texts());
+    }
+
+    [Fact]
+    public async Task Restart_InodeNowBelongsToAnotherFile_ItIsReadFromTheStart()
+    {
+        // The position file names this inode at byte 56 with what was read there; the file now holding the inode has
+        // other bytes (a file deleted while stopped and its inode reused): it is a new file, read whole.
+        await WriteTextAsync(LogPath(), string.Concat(Lines("reused", 0, 5).Select(l => l + "\n")));
+        var inode = (long)Zooflow.Pipeline.Components.Sources.Files.FileStatus.TryGet(LogPath())!.Value.Key.Inode;
+        Directory.CreateDirectory(Path.GetDirectoryName(_positionFile)!);
+        await WriteTextAsync(_positionFile, $"[{{\"inode\":{inode},\"pos\":56,\"file\":\"{LogPath()}\"}}]");
+        var old = Encoding.UTF8.GetBytes(string.Concat(Lines("gone", 0, 2).Select(l => l + "\n")));
+        await File.WriteAllBytesAsync(_positionFile + ".fingerprints", TaildirPositionFile.SerializeFingerprints([new TaildirFingerprint(inode, 56, old, old)]), TestContext.Current.CancellationToken);
+        await using var source = Create();
+        var output = await StartAsync(source, new RecordingOutput());
+        await WaitForAsync(source, () => output.Events.Count, 5);
+
+        Assert.Equal(Lines("reused", 0, 5), output.Texts());
+    }
+
     [Fact]
     public async Task SkipToEnd_FilesWithoutPosition_StartAtTheirEnd()
     {
