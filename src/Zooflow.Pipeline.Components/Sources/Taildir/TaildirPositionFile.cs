@@ -113,24 +113,12 @@ public static class TaildirPositionFile
     }
 
     /// <summary>Writes <paramref name="entries"/> in Flume's form (UTF-8, no whitespace).</summary>
-    public static byte[] Serialize(IEnumerable<TaildirPosition> entries)
+    public static byte[] Serialize(IEnumerable<TaildirPosition> entries) => WriteArray(entries, static (writer, entry) =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            foreach (var entry in entries)
-            {
-                writer.WriteStartObject();
-                writer.WriteNumber("inode"u8, entry.Inode);
-                writer.WriteNumber("pos"u8, entry.Position);
-                writer.WriteString("file"u8, entry.Path);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-        }
-        return buffer.ToArray();
-    }
+        writer.WriteNumber("inode"u8, entry.Inode);
+        writer.WriteNumber("pos"u8, entry.Position);
+        writer.WriteString("file"u8, entry.Path);
+    });
 
     /// <summary>Parses the fingerprint side file <c>&lt;positionFile&gt;.fingerprints</c>:
     /// <c>[{"inode":n,"pos":n,"head":"base64","guard":"base64"}, ...]</c>. Throws <see cref="FormatException"/>.</summary>
@@ -158,7 +146,15 @@ public static class TaildirPositionFile
     }
 
     /// <summary>Writes the fingerprint side file.</summary>
-    public static byte[] SerializeFingerprints(IEnumerable<TaildirFingerprint> entries)
+    public static byte[] SerializeFingerprints(IEnumerable<TaildirFingerprint> entries) => WriteArray(entries, static (writer, entry) =>
+    {
+        writer.WriteNumber("inode"u8, entry.Inode);
+        writer.WriteNumber("pos"u8, entry.Position);
+        writer.WriteBase64String("head"u8, entry.Head);
+        writer.WriteBase64String("guard"u8, entry.Guard);
+    });
+
+    private static byte[] WriteArray<T>(IEnumerable<T> entries, Action<Utf8JsonWriter, T> writeMembers)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -167,10 +163,7 @@ public static class TaildirPositionFile
             foreach (var entry in entries)
             {
                 writer.WriteStartObject();
-                writer.WriteNumber("inode"u8, entry.Inode);
-                writer.WriteNumber("pos"u8, entry.Position);
-                writer.WriteBase64String("head"u8, entry.Head);
-                writer.WriteBase64String("guard"u8, entry.Guard);
+                writeMembers(writer, entry);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
