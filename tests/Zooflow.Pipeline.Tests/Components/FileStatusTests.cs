@@ -68,6 +68,20 @@ public sealed class FileStatusTests : IDisposable
         Assert.Equal(entries, TaildirPositionFile.Parse(json, "p.json"));
     }
 
+    [Fact]
+    public void Fingerprints_RoundTrip_AndAnEntryWithAWrongCheckIsLeftOut()
+    {
+        var prints = new[] { new TaildirFingerprint(5, 100, [1, 2, 3], [4, 5]), new TaildirFingerprint(6, 0, [], []) };
+
+        var json = Encoding.UTF8.GetString(TaildirPositionFile.SerializeFingerprints(prints));
+        var parsed = TaildirPositionFile.ParseFingerprints(Encoding.UTF8.GetBytes(json), "f");
+        var torn = TaildirPositionFile.ParseFingerprints(Encoding.UTF8.GetBytes(json.Replace("\"pos\":100", "\"pos\":109", StringComparison.Ordinal)), "f");
+
+        Assert.Equal(2, parsed.Count);
+        Assert.Equal(prints[0].Guard, parsed[0].Guard);
+        Assert.Equal(6, Assert.Single(torn).Inode);
+    }
+
     [Theory]
     [InlineData("", 0)]
     [InlineData("  \n", 0)]

@@ -24,10 +24,16 @@ internal sealed class PositionFileWriter : IDisposable
     private SafeFileHandle? _handle;
     private long _length;
 
-    public PositionFileWriter(string path)
+    private readonly bool _inPlaceAlways;
+
+    /// <summary>Creates a writer for <paramref name="path"/>. With <paramref name="inPlaceAlways"/>, content larger than a
+    /// page is written in place too (cheaper; a kill during the write can tear it between pages, so the file's reader
+    /// must detect that, as the fingerprint file's per-entry checks do).</summary>
+    public PositionFileWriter(string path, bool inPlaceAlways = false)
     {
         _path = path;
         _temporaryPath = path + ".tmp";
+        _inPlaceAlways = inPlaceAlways;
     }
 
     /// <summary>The position file's path.</summary>
@@ -36,7 +42,7 @@ internal sealed class PositionFileWriter : IDisposable
     /// <summary>Replaces the file's content with <paramref name="json"/> (not fsynced).</summary>
     public void Write(ReadOnlySpan<byte> json)
     {
-        if (json.Length > Environment.SystemPageSize)
+        if (json.Length > Environment.SystemPageSize && !_inPlaceAlways)
         {
             Replace(json, fsync: false);
             return;

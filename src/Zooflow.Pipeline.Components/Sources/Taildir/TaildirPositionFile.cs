@@ -121,7 +121,9 @@ public static class TaildirPositionFile
     });
 
     /// <summary>Parses the fingerprint side file <c>&lt;positionFile&gt;.fingerprints</c>:
-    /// <c>[{"inode":n,"pos":n,"head":"base64","guard":"base64"}, ...]</c>. Throws <see cref="FormatException"/>.</summary>
+    /// <c>[{"inode":n,"pos":n,"head":"base64","guard":"base64","check":n}, ...]</c>, where check is a 32-bit FNV-1a of the
+    /// other four; an entry whose check fails (torn by a kill in the middle of a rewrite) is left out. Throws
+    /// <see cref="FormatException"/> for a file that is not such an array.</summary>
     public static IReadOnlyList<TaildirFingerprint> ParseFingerprints(ReadOnlySpan<byte> json, string pathForErrors)
     {
         var result = new List<TaildirFingerprint>();
@@ -134,8 +136,12 @@ public static class TaildirPositionFile
             using var document = JsonDocument.Parse(json.ToArray());
             foreach (var entry in document.RootElement.EnumerateArray())
             {
-                result.Add(new TaildirFingerprint(entry.GetProperty("inode").GetInt64(), entry.GetProperty("pos").GetInt64(),
-                    entry.GetProperty("head").GetBytesFromBase64(), entry.GetProperty("guard").GetBytesFromBase64()));
+                var print = new TaildirFingerprint(entry.GetProperty("inode").GetInt64(), entry.GetProperty("pos").GetInt64(),
+                    entry.GetProperty("head").GetBytesFromBase64(), entry.GetProperty("guard").GetBytesFromBase64());
+                if (entry.TryGetProperty("check", out var check) && check.TryGetUInt32(out var value) && value == Check(print))
+                {
+                    result.Add(print);
+                }
             }
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -152,7 +158,25 @@ public static class TaildirPositionFile
         writer.WriteNumber("pos"u8, entry.Position);
         writer.WriteBase64String("head"u8, entry.Head);
         writer.WriteBase64String("guard"u8, entry.Guard);
+        writer.WriteNumber("check"u8, Check(entry));
     });
+
+    /// <summary>FNV-1a (32 bit) over inode, position, head and guard.</summary>
+    private static uint Check(TaildirFingerprint print)
+    {
+        var hash = 2166136261u;
+        Span<byte> numbers = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(numbers, print.Inode);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(numbers[8..], print.Position);
+        foreach (var part in new[] { numbers.ToArray(), print.Head, [(byte)print.Head.Length], print.Guard })
+        {
+            foreach (var b in part)
+            {
+                hash = (hash ^ b) * 16777619u;
+            }
+        }
+        return hash;
+    }
 
     private static byte[] WriteArray<T>(IEnumerable<T> entries, Action<Utf8JsonWriter, T> writeMembers)
     {

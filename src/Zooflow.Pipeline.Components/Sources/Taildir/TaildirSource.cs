@@ -184,7 +184,7 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         var fingerprints = LoadFingerprints();
         _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength), _clock, _logger);
         _positions = new PositionFileWriter(PositionFile);
-        _fingerprints = new PositionFileWriter(FingerprintFile);
+        _fingerprints = new PositionFileWriter(FingerprintFile, inPlaceAlways: true);
         try
         {
             _reader.Start(positions, fingerprints);
