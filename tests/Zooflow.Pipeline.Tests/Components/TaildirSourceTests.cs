@@ -525,6 +525,28 @@ public sealed class TaildirSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task TornPositionFile_TheCheckpointCopyIsUsed()
+    {
+        await WriteTextAsync(LogPath(), "one\ntwo\nthree\n");
+        var output = new RecordingOutput();
+        await using (var first = Create())
+        {
+            await StartAsync(first, output);
+            await WaitForAsync(first, () => output.Events.Count, 3);
+        }
+        // The checkpoint at stop wrote both; a kill inside a multi-page rewrite leaves the file unparsable.
+        Assert.True(File.Exists(_positionFile + ".checkpoint"));
+        await WriteTextAsync(_positionFile, "[{\"inode\":1,\"po");
+        await File.AppendAllTextAsync(LogPath(), "four\n", TestContext.Current.CancellationToken);
+        await using var second = Create();
+        await StartAsync(second, output);
+        await WaitForAsync(second, () => output.Events.Count, 4);
+
+        Assert.Equal(["one", "two", "three", "four"], output.Texts());
+        Assert.Contains(_log.Messages, m => m.Contains("using the last checkpoint", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Configure_BadKeys_EveryErrorNamesKeyAndLocation()
     {
         var fileInTheWay = Path.Combine(_dir, "not-a-dir");

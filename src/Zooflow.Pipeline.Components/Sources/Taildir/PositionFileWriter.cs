@@ -4,17 +4,18 @@ using Zooflow.Pipeline.Components.Sources.Files;
 namespace Zooflow.Pipeline.Components.Sources.Taildir;
 
 /// <summary>
-/// Writes the taildir position file after every committed batch, cheaply enough for that, and durably at intervals.
+/// Writes the taildir position file (and its fingerprint file) after every committed batch, cheaply enough for that,
+/// and durably at intervals.
 /// </summary>
 /// <remarks>
 /// <para><see cref="Write"/> (after each commit) rewrites the file in place with one <c>pwrite</c> at offset 0, padded with
-/// spaces to the previous length (JSON allows trailing whitespace, and Flume's reader stops at the closing bracket). A
-/// write of at most one page at offset 0 is never torn by the process being killed: the kernel copies a page at a time
-/// and only checks for a fatal signal between pages. Content larger than a page is written to a temporary file and
-/// renamed instead. Either way the file is in the page cache, so a <c>kill -9</c> of the agent loses nothing: at most the
-/// one batch committed between the channel commit and this write is read again.</para>
-/// <para><see cref="Checkpoint"/> (every <c>writePosInterval</c> and at stop) writes a temporary file, fsyncs it, renames
-/// it over the position file and fsyncs the directory, so that a power loss goes back at most one interval.</para>
+/// spaces to the previous length (JSON allows trailing whitespace, and Flume's reader stops at the closing bracket). The
+/// file is in the page cache, so a <c>kill -9</c> of the agent loses nothing: at most the one batch committed between the
+/// channel commit and this write is read again. A write of at most one page is never torn by a kill (the kernel copies a
+/// page at a time and checks for a fatal signal only between pages); a longer one can be, if the kill lands inside the
+/// system call: then the file does not parse and the reader falls back to the checkpoint copy.</para>
+/// <para><see cref="Checkpoint"/> (every <c>writePosInterval</c> and at stop) writes <c>&lt;path&gt;.checkpoint</c> and then
+/// the file itself durably: temporary file, fsync, rename, directory fsync. A power loss goes back at most one interval.</para>
 /// <para>Not thread-safe: the source's loop is its only user.</para>
 /// </remarks>
 internal sealed class PositionFileWriter : IDisposable
@@ -24,17 +25,15 @@ internal sealed class PositionFileWriter : IDisposable
     private SafeFileHandle? _handle;
     private long _length;
 
-    private readonly bool _inPlaceAlways;
-
-    /// <summary>Creates a writer for <paramref name="path"/>. With <paramref name="inPlaceAlways"/>, content larger than a
-    /// page is written in place too (cheaper; a kill during the write can tear it between pages, so the file's reader
-    /// must detect that, as the fingerprint file's per-entry checks do).</summary>
-    public PositionFileWriter(string path, bool inPlaceAlways = false)
+    /// <summary>Creates a writer for <paramref name="path"/>.</summary>
+    public PositionFileWriter(string path)
     {
         _path = path;
         _temporaryPath = path + ".tmp";
-        _inPlaceAlways = inPlaceAlways;
     }
+
+    /// <summary>The copy written at every checkpoint, read when the file itself was torn.</summary>
+    public static string CheckpointPath(string path) => path + ".checkpoint";
 
     /// <summary>The position file's path.</summary>
     public string Path => _path;
@@ -42,11 +41,6 @@ internal sealed class PositionFileWriter : IDisposable
     /// <summary>Replaces the file's content with <paramref name="json"/> (not fsynced).</summary>
     public void Write(ReadOnlySpan<byte> json)
     {
-        if (json.Length > Environment.SystemPageSize && !_inPlaceAlways)
-        {
-            Replace(json, fsync: false);
-            return;
-        }
         _handle ??= OpenInPlace();
         if (json.Length >= _length)
         {
@@ -62,8 +56,17 @@ internal sealed class PositionFileWriter : IDisposable
         _length = Math.Max(_length, json.Length);
     }
 
-    /// <summary>Replaces the file with <paramref name="json"/> durably (temporary file, fsync, rename, directory fsync).</summary>
-    public void Checkpoint(ReadOnlySpan<byte> json) => Replace(json, fsync: true);
+    /// <summary>Replaces the checkpoint copy and then the file with <paramref name="json"/> durably (temporary file,
+    /// fsync, rename, directory fsync).</summary>
+    public void Checkpoint(ReadOnlySpan<byte> json)
+    {
+        Replace(CheckpointPath(_path), json);
+        Replace(_path, json);
+        // The in-place handle refers to the replaced inode now.
+        _handle?.Dispose();
+        _handle = null;
+        _length = json.Length;
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -79,24 +82,17 @@ internal sealed class PositionFileWriter : IDisposable
         return handle;
     }
 
-    private void Replace(ReadOnlySpan<byte> json, bool fsync)
+    private void Replace(string path, ReadOnlySpan<byte> json)
     {
         using (var temporary = File.OpenHandle(_temporaryPath, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             RandomAccess.Write(temporary, json, 0);
-            if (fsync)
-            {
-                RandomAccess.FlushToDisk(temporary);
-            }
+            RandomAccess.FlushToDisk(temporary);
         }
-        File.Move(_temporaryPath, _path, overwrite: true);
-        if (fsync && System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path)) is { Length: > 0 } directory)
+        File.Move(_temporaryPath, path, overwrite: true);
+        if (System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) is { Length: > 0 } directory)
         {
             FileStatus.FsyncDirectory(directory);
         }
-        // The in-place handle refers to the replaced inode now.
-        _handle?.Dispose();
-        _handle = null;
-        _length = json.Length;
     }
 }

@@ -184,7 +184,7 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         var fingerprints = LoadFingerprints();
         _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength), _clock, _logger);
         _positions = new PositionFileWriter(PositionFile);
-        _fingerprints = new PositionFileWriter(FingerprintFile, inPlaceAlways: true);
+        _fingerprints = new PositionFileWriter(FingerprintFile);
         try
         {
             _reader.Start(positions, fingerprints);
@@ -261,10 +261,22 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         }
         catch (FormatException ex)
         {
-            // As Flume: the source runs, files start from the beginning (or the end with skipToEnd).
-            _logger.LogError("Taildir source {Source}: {Error}; ignoring it, files start {Where}", Name, ex.Message, SkipToEnd ? "at their end" : "from the beginning");
             _counter.AddGenericProcessingFail();
-            return [];
+            var checkpoint = PositionFileWriter.CheckpointPath(PositionFile);
+            try
+            {
+                var positions = TaildirPositionFile.Parse(File.ReadAllBytes(checkpoint), checkpoint);
+                _logger.LogError("Taildir source {Source}: {Error}; using the last checkpoint {Checkpoint} (lines committed after it are delivered again)",
+                    Name, ex.Message, checkpoint);
+                return positions;
+            }
+            catch (Exception fallback) when (fallback is IOException or FormatException)
+            {
+                // As Flume: the source runs, files start from the beginning (or the end with skipToEnd).
+                _logger.LogError("Taildir source {Source}: {Error}; no usable checkpoint either ({Fallback}); files start {Where}",
+                    Name, ex.Message, fallback.Message, SkipToEnd ? "at their end" : "from the beginning");
+                return [];
+            }
         }
     }
 
