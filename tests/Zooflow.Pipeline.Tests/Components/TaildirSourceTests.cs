@@ -547,6 +547,31 @@ public sealed class TaildirSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task PositionFileInsideATailedDirectory_IsNotTailed()
+    {
+        await WriteTextAsync(LogPath("a.log"), "a\n");
+        var errors = new List<ConfigError>();
+        await using var source = new TaildirSource("r1", Context("a1.sources.r1.", new Dictionary<string, string>
+        {
+            ["filegroups"] = "f1",
+            ["filegroups.f1"] = Path.Combine(_logs, ".*"),
+            ["positionFile"] = Path.Combine(_logs, "pos.json"),
+            ["backoffSleepIncrement"] = "5",
+            ["idleTimeout"] = "300",
+        }, errors, _log));
+        Assert.Empty(errors);
+        var output = await StartAsync(source, new RecordingOutput());
+        await WaitForAsync(source, () => output.Events.Count, 1);
+        await WriteTextAsync(LogPath("b.log"), "b\n");
+        await WaitForAsync(source, () => output.Events.Count, 2);
+        // Once idle, an unterminated last line is delivered: a tailed position file would show up now.
+        await WaitUntilAsync(() => _log.Messages.Any(m => m.Contains("closed idle file", StringComparison.Ordinal) && m.Contains("b.log", StringComparison.Ordinal)), "b.log to go idle");
+        await WaitRoundsAsync(source, 5);
+
+        Assert.Equal(["a", "b"], output.Texts().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Configure_BadKeys_EveryErrorNamesKeyAndLocation()
     {
         var fileInTheWay = Path.Combine(_dir, "not-a-dir");

@@ -13,7 +13,10 @@ namespace Zooflow.Pipeline.Components.Sources.Taildir;
 /// <param name="FileHeaderKey">Header name for the path.</param>
 /// <param name="IdleTimeout">A file with no change for this long has its unterminated last line delivered and is closed.</param>
 /// <param name="MaxLineLength">Longest event body in bytes; a longer line is delivered in pieces of this size.</param>
-internal sealed record TaildirReaderOptions(bool SkipToEnd, bool ByteOffsetHeader, bool FileHeader, string FileHeaderKey, TimeSpan IdleTimeout, int MaxLineLength);
+/// <param name="OwnFiles">The source's own state files (position file and companions), never tailed even when a pattern
+/// matches them: tailing them would feed each commit back as new lines.</param>
+internal sealed record TaildirReaderOptions(bool SkipToEnd, bool ByteOffsetHeader, bool FileHeader, string FileHeaderKey, TimeSpan IdleTimeout, int MaxLineLength,
+    IReadOnlySet<string>? OwnFiles = null);
 
 /// <summary>What <see cref="TaildirEventReader.ReadBatch"/> found.</summary>
 internal enum ReadOutcome
@@ -671,6 +674,10 @@ internal sealed class TaildirEventReader : IDisposable
             var keys = cached is null ? new Dictionary<string, FileKey>(StringComparer.Ordinal) : null;
             foreach (var path in paths)
             {
+                if (_options.OwnFiles?.Contains(path) == true)
+                {
+                    continue;
+                }
                 if (cached is not null && cached.TryGetValue(path, out var cachedKey) && _files.TryGetValue(cachedKey, out var same) && same.Path == path)
                 {
                     if (seen.Add(cachedKey))

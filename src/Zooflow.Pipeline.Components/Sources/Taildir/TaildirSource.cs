@@ -182,7 +182,14 @@ public sealed class TaildirSource : IEventDrivenSource, IBatchSized, IAsyncDispo
         }
         var positions = LoadPositions();
         var fingerprints = LoadFingerprints();
-        _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength), _clock, _logger);
+        var ownFiles = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in new[] { PositionFile, FingerprintFile })
+        {
+            ownFiles.Add(file);
+            ownFiles.Add(file + ".tmp");
+            ownFiles.Add(PositionFileWriter.CheckpointPath(file));
+        }
+        _reader = new TaildirEventReader(Name, _groups, new TaildirReaderOptions(SkipToEnd, ByteOffsetHeader, FileHeader, FileHeaderKey, IdleTimeout, MaxLineLength, ownFiles), _clock, _logger);
         _positions = new PositionFileWriter(PositionFile);
         _fingerprints = new PositionFileWriter(FingerprintFile);
         try
