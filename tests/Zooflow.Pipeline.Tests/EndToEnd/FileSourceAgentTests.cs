@@ -206,6 +206,7 @@ public sealed class FileSourceAgentTests
             var repeated = all.GroupBy(l => l).Where(g => g.Count() > 1).ToList();
             Assert.True(repeated.Count <= Batch && repeated.All(g => g.Count() == 2), $"{repeated.Count} lines repeated (at most one batch of {Batch} allowed)");
             var lost = flowing[..savedIndex].Where(l => !delivered.Contains(l)).ToList();
+            TestContext.Current.TestOutputHelper?.WriteLine($"taildir kill -9 while flowing: saved line {savedIndex} of {flowing.Length}, {repeated.Count} lines repeated, {lost.Count} lost with the memory channel");
             Assert.True(lost.Count <= ChannelCapacity, $"{lost.Count} lines before the saved position are missing; only the memory channel's {ChannelCapacity} may be");
             Assert.Empty(delivered.Except(flowing));
         }
@@ -275,6 +276,7 @@ public sealed class FileSourceAgentTests
             var repeated = all.GroupBy(l => l).Where(g => g.Count() > 1).ToList();
             Assert.True(repeated.Count <= Batch, $"{repeated.Count} lines repeated (at most one batch of {Batch} allowed)");
             var lost = large.Where(l => !delivered.Contains(l)).ToList();
+            TestContext.Current.TestOutputHelper?.WriteLine($"spooldir kill -9 in {inProgress.Path} at {inProgress.Position}: {repeated.Count} lines repeated, {lost.Count} lost with the memory channel");
             Assert.True(lost.Count <= ChannelCapacity, $"{lost.Count} lines missing; only the memory channel's {ChannelCapacity} may be");
             var resumedFile = files.Single(f => Path.Combine(spool, f[0][..4] + ".log") == inProgress.Path);
             var resumedFrom = (int)(inProgress.Position.Offset / (Encoding.UTF8.GetByteCount(resumedFile[0]) + 1));
