@@ -5,7 +5,8 @@ set -euo pipefail
 # reference server a logging backend. kcat: the independent Kafka client of the Kafka tests and bench; libsasl2-2:
 # Cyrus SASL for librdkafka builds linked against it.
 # curl and bsdutils (logger): real clients of the http and syslog sources. nodejs: avsc, the Avro RPC peer.
-packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs)
+# logrotate rotates the files the taildir end-to-end test tails.
+packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs logrotate)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
