@@ -19,7 +19,7 @@ public sealed class FleetProcessTests(BackendPool pool)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static string Flow(string agent, string output, string sourceExtra = "", string sinkExtra = "") => $"""
+    internal static string Flow(string agent, string output, string sourceExtra = "", string sinkExtra = "") => $"""
         {agent}.sources = r1
         {agent}.channels = c1
         {agent}.sinks = k1
@@ -37,13 +37,13 @@ public sealed class FleetProcessTests(BackendPool pool)
         {sinkExtra}
         """;
 
-    private static async Task PushAsync(string connect, string agent, string text)
+    internal static async Task PushAsync(string connect, string agent, string text)
     {
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
         await new ConfigStore(client).PushAsync(ZnodeLayout.Config(ZnodeLayout.DefaultBasePath, agent), text, null, null, 20, Token);
     }
 
-    private static async Task SetLimitsAsync(ZooKeeperClient client, string path, FlowLimits limits)
+    internal static async Task SetLimitsAsync(ZooKeeperClient client, string path, FlowLimits limits)
     {
         var data = Encoding.UTF8.GetBytes(limits.ToJson());
         await client.EnsurePathAsync(path[..path.LastIndexOf('/')], Token);
@@ -58,7 +58,7 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     /// <summary>The numbers the seq source produced, as written by file_roll into <paramref name="directory"/>.</summary>
-    private static List<long> ReadNumbers(string directory)
+    internal static List<long> ReadNumbers(string directory)
     {
         var numbers = new List<long>();
         if (!Directory.Exists(directory))
