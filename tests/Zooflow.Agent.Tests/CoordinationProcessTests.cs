@@ -158,6 +158,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         // after that (generous bound for a busy machine).
         Assert.True(membershipFollowed < TimeSpan.FromSeconds(15), $"membership change seen after {membershipFollowed}");
         Assert.Equal(1, await InstancesAsync(client, "collectors"));
+        TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: {all.Count - total} repeated, c1 wrote {atC1} before the kill, sender saw 1 instance after {membershipFollowed.TotalSeconds:0.0} s");
     }
 
     private static string Spooler(string agent, string extra) => $"""
@@ -243,6 +244,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
             Assert.Contains("; resuming " + spool, follower.Process.StandardOutput, StringComparison.Ordinal);
         }
         Assert.Empty(Directory.GetFiles(spool, "*.log")); // every file renamed .COMPLETED
+        TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: leader {leader.Id} wrote {byLeader.Count}, follower first line {byFollower[0]}, {all.Count - expected.Count} repeated; stored progress: {progress.Replace('\n', '|')}");
     }
 
     [Theory]
@@ -328,6 +330,8 @@ public sealed class CoordinationProcessTests(BackendPool pool)
             Assert.Contains(survivors, a => a.Process.StandardOutput.Contains("continuing " + held[0], StringComparison.Ordinal));
         }
         Assert.Empty(Directory.GetFiles(spool, "*.log"));
+        TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: victim {victim.Id} held {held[0]} (progress stored: {progressed}); lines per agent: "
+            + string.Join(", ", agents.Select(a => $"{a.Id}={ReadLines(dir.Combine("out-" + a.Id)).Count}")) + $"; {all.Count - expected.Count} repeated");
     }
 
     /// <summary>Disposes every agent process of a test.</summary>
