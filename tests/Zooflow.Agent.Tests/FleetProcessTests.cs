@@ -8,6 +8,7 @@ using Zooflow.Agent.Tests.Infrastructure;
 using Zooflow.Client;
 using Zooflow.Recipes;
 using Zooflow.TestKit;
+using Zooflow.TestKit.Servers;
 
 namespace Zooflow.Agent.Tests;
 
@@ -307,6 +308,60 @@ public sealed class FleetProcessTests(BackendPool pool)
         Assert.Contains("cannot read configuration znode /flume/a1", refused.StandardError, StringComparison.Ordinal);
         await using var agent = Cli.StartAgent(dir.Path, connect, "a1", environment: auth);
         await agent.WaitForOutputAsync("version 2 applied");
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task AgentNoReloadConf_LaterPushIgnored_WhileAnotherAgentAppliesIt(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-agent");
+        await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal));
+        await using var once = Cli.StartAgent(dir.Path, connect, "a1", "once", extraArgs: ["--no-reload-conf"]);
+        await using var follows = Cli.StartAgent(dir.Path, connect, "a1", "follows");
+        await once.WaitForOutputAsync("version 0 applied");
+        await follows.WaitForOutputAsync("version 0 applied");
+        Assert.Contains("(read once: --no-reload-conf)", once.Process.StandardOutput, StringComparison.Ordinal);
+
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal)
+            .Replace("batchSize = 10", "batchSize = 20", StringComparison.Ordinal));
+        // The agent that follows the znode applies version 1; by then the other has had the same chance and declined.
+        await follows.WaitForOutputAsync("version 1 applied");
+        await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, "default", "follows"))?.Status?.Config.Version == 1,
+            "the follower's registry entry at version 1", () => follows.Output);
+
+        Assert.DoesNotContain("version 1", once.Process.StandardOutput, StringComparison.Ordinal);
+        Assert.False(once.Process.HasExited, once.Output);
+        var status = (await Cli.FleetEntryAsync(client, "default", "once"))!.Status!;
+        Assert.Equal(0, status.Config.Version);
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task FleetWatch_AgentComesThenIsKilled_RedrawnOkThenGone(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-agent");
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal));
+        Cli.RequireBuilt();
+        await using var watch = ProcessRunner.Start("dotnet", [TestServer.ZooflowCli, "fleet", "--watch", "-z", connect], dir.Path);
+        string LastFrame() => watch.StandardOutput.Split("--- ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+        await Cli.WaitUntilAsync(() => Task.FromResult(watch.StandardOutput.Contains("--- ", StringComparison.Ordinal)), "the first frame",
+            () => watch.StandardOutput + watch.StandardError);
+        Assert.DoesNotContain("a1", LastFrame(), StringComparison.Ordinal);
+
+        await using var agent = Cli.StartAgent(dir.Path, connect, "a1", sessionTimeoutSeconds: 2);
+        await Cli.WaitUntilAsync(() => Task.FromResult(System.Text.RegularExpressions.Regex.IsMatch(LastFrame(), @"default\s+a1\s+ok")), "a1 ok in the watch",
+            () => watch.StandardOutput + agent.Output);
+        agent.Process.Kill(); // SIGKILL: the registration goes when the session expires
+        await agent.Process.WaitForExitAsync(Cli.WaitLimit, Token);
+        await Cli.WaitUntilAsync(() => Task.FromResult(System.Text.RegularExpressions.Regex.IsMatch(LastFrame(), @"default\s+a1\s+gone")), "a1 gone in the watch",
+            () => watch.StandardOutput);
+
+        Assert.True(watch.Signal(ProcessRunner.SigTerm));
+        var result = await watch.WaitForExitAsync(Cli.WaitLimit, Token);
+        Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     [Fact]
