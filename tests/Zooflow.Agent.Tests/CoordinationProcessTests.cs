@@ -27,26 +27,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    /// <summary>The event bodies file_roll wrote into <paramref name="directory"/> (complete lines only).</summary>
-    private static List<string> ReadLines(string directory)
-    {
-        var lines = new List<string>();
-        if (!Directory.Exists(directory))
-        {
-            return lines;
-        }
-        foreach (var file in Directory.GetFiles(directory).Order(StringComparer.Ordinal))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var text = new StreamReader(stream).ReadToEnd();
-            var end = text.LastIndexOf('\n');
-            if (end > 0)
-            {
-                lines.AddRange(text[..end].Split('\n'));
-            }
-        }
-        return lines;
-    }
+    private static List<string> ReadLines(string directory) => FleetProcessTests.ReadLines(directory);
 
     /// <summary>Holds every source of <paramref name="agent"/> in the flow limiter and waits until two statuses a full
     /// interval apart show no new event and empty channels: from then on the agent holds nothing it acknowledged.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Xunit;
 using Zooflow.Agent.Configuration;
 using Zooflow.Agent.Limits;
+using Zooflow.Agent.Registry;
 using Zooflow.Agent.Tests.Infrastructure;
 using Zooflow.Client;
 using Zooflow.Recipes;
@@ -59,12 +60,16 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     /// <summary>The numbers the seq source produced, as written by file_roll into <paramref name="directory"/>.</summary>
-    internal static List<long> ReadNumbers(string directory)
+    internal static List<long> ReadNumbers(string directory) =>
+        ReadLines(directory).Select(l => long.Parse(l, CultureInfo.InvariantCulture)).ToList();
+
+    /// <summary>The event bodies file_roll wrote into <paramref name="directory"/> (complete lines only).</summary>
+    internal static List<string> ReadLines(string directory)
     {
-        var numbers = new List<long>();
+        var lines = new List<string>();
         if (!Directory.Exists(directory))
         {
-            return numbers;
+            return lines;
         }
         foreach (var file in Directory.GetFiles(directory).Order(StringComparer.Ordinal))
         {
@@ -73,10 +78,10 @@ public sealed class FleetProcessTests(BackendPool pool)
             var end = text.LastIndexOf('\n');
             if (end > 0)
             {
-                numbers.AddRange(text[..end].Split('\n').Select(l => long.Parse(l, CultureInfo.InvariantCulture)));
+                lines.AddRange(text[..end].Split('\n'));
             }
         }
-        return numbers;
+        return lines;
     }
 
     [Theory]
@@ -241,7 +246,9 @@ public sealed class FleetProcessTests(BackendPool pool)
         Assert.True(agent.Process.Signal(ProcessRunner.SigStop)); // frozen: no pings, the server expires its session
         try
         {
-            await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, "default", "a1"))?.Health == "gone", "the fleet to show it gone", () => agent.Output);
+            FleetEntry? seen = null;
+            await Cli.WaitUntilAsync(async () => (seen = await Cli.FleetEntryAsync(client, "default", "a1"))?.Health == "gone", "the fleet to show it gone",
+                () => $"fleet entry: {seen?.Health} {string.Join("; ", seen?.Reasons ?? [])} (pid {agent.Process.Pid}, state {File.ReadAllText($"/proc/{agent.Process.Pid}/stat").Split(' ')[2]})\n{agent.Output}");
             Assert.Null(await client.ExistsAsync(ZnodeLayout.AgentStatus("default", "a1"), cancellationToken: Token));
             var fleet = await Cli.RunAsync(["fleet", "--json", "-z", connect]);
             var entry = JsonDocument.Parse(fleet.StandardOutput).RootElement.EnumerateArray().Single();
@@ -333,8 +340,9 @@ public sealed class FleetProcessTests(BackendPool pool)
 
         Assert.DoesNotContain("version 1", once.Process.StandardOutput, StringComparison.Ordinal);
         Assert.False(once.Process.HasExited, once.Output);
-        var status = (await Cli.FleetEntryAsync(client, "default", "once"))!.Status!;
-        Assert.Equal(0, status.Config.Version);
+        AgentStatus? status = null;
+        await Cli.WaitUntilAsync(async () => (status = (await Cli.FleetEntryAsync(client, "default", "once"))?.Status) is not null, "the status of 'once'", () => once.Output);
+        Assert.Equal(0, status!.Config.Version);
     }
 
     [Theory]
