@@ -142,6 +142,53 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: {all.Count - total} repeated, c1 wrote {atC1} before the kill, sender saw 1 instance after {membershipFollowed.TotalSeconds:0.0} s");
     }
 
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task FailoverSinkGroup_DiscoverySinkWithoutOrLosingInstances_BackupSinkTakesTheEvents(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-discovery-group");
+        const int total = 3000;
+        await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), new FlowLimits(new RateLimit(300, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.PushAsync(connect, "collector", Collector("collector"));
+        var sender = Sender("sender", total).Replace("sender.sinks = k1", "sender.sinks = k1 k2", StringComparison.Ordinal) + $"""
+
+            sender.sinks.k2.type = file_roll
+            sender.sinks.k2.channel = c1
+            sender.sinks.k2.sink.directory = {dir.Combine("backup")}
+            sender.sinks.k2.sink.rollInterval = 0
+            sender.sinkgroups = g1
+            sender.sinkgroups.g1.sinks = k1 k2
+            sender.sinkgroups.g1.processor.type = failover
+            sender.sinkgroups.g1.processor.priority.k1 = 10
+            sender.sinkgroups.g1.processor.priority.k2 = 5
+            sender.sinkgroups.g1.processor.maxpenalty = 2000
+            """;
+        await FleetProcessTests.PushAsync(connect, "sender", sender);
+        await using var s1 = Cli.StartAgent(dir.Path, connect, "sender", "s1");
+        List<long> Backup() => FleetProcessTests.ReadNumbers(dir.Combine("backup"));
+        List<long> Collected() => FleetProcessTests.ReadNumbers(dir.Combine("c1"));
+
+        // No collector registered: the discovery sink fails its batches without taking events; the backup gets them.
+        await Cli.WaitUntilAsync(() => Task.FromResult(Backup().Count >= 300), "events at the backup sink", () => s1.Output);
+        await using var c1 = Cli.StartAgent(dir.Path, connect, "collector", "c1", environment: new Dictionary<string, string?> { ["OUT"] = dir.Combine("c1") });
+        string Diagnostics() => s1.Output + "\n" + c1.Output;
+        await Cli.WaitUntilAsync(() => Task.FromResult(Collected().Count >= 300), "the discovery sink back in use once a collector registered", Diagnostics);
+        var backupWhileCollecting = Backup().Count;
+
+        await QuiesceAsync(client, c1, "default", Diagnostics);
+        c1.Process.Kill(); // SIGKILL
+        await c1.Process.WaitForExitAsync(Cli.WaitLimit, Token);
+        await Cli.WaitUntilAsync(() => Task.FromResult(Backup().Concat(Collected()).Distinct().Count() >= total), "every event at the collector or the backup", Diagnostics);
+
+        var all = Backup().Concat(Collected()).ToList();
+        Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), all.Distinct().Order());
+        Assert.InRange(all.Count - total, 0, 50); // at most one batch twice
+        Assert.True(Backup().Count > backupWhileCollecting, "the backup took over after the kill");
+        Assert.Contains("no live instance of service 'collectors'", s1.Process.StandardOutput + s1.Process.StandardError, StringComparison.Ordinal);
+    }
+
     private static string Spooler(string agent, string extra) => $"""
         {agent}.sources = r1
         {agent}.channels = c1
