@@ -34,7 +34,7 @@ public static class AgentComponents
     {
         foreach (var type in pipelineTypes)
         {
-            yield return (type.Kind, type.Alias) switch
+            var coordinated = (type.Kind, type.Alias) switch
             {
                 (ComponentKind.Sink, "avro") => type with
                 {
@@ -50,11 +50,29 @@ public static class AgentComponents
                 },
                 _ => type,
             };
+            yield return type.Kind == ComponentKind.Source && !agentUsesService ? NeedingTheService(coordinated) : coordinated;
         }
         yield return new ComponentType(ComponentKind.Sink, "zookeeper",
             ["io.zooflow.sink.ZooKeeperSink", "znode"],
             (name, context) => new ZooKeeperSink(name, context, services?.Session, agentUsesService));
     }
+
+    /// <summary>A source type of a file-configured agent: <c>singleton</c> and <c>register</c> are errors there (the agent
+    /// has no session to elect or register with, and running the source anyway would be silently different).</summary>
+    private static ComponentType NeedingTheService(ComponentType type) => type with
+    {
+        Create = (name, context) =>
+        {
+            foreach (var key in (string[])[CoordinationRules.SingletonKey, Registration.ServiceKey])
+            {
+                if (context.GetString(key) is { } value)
+                {
+                    context.AddError(key, $"'{value}' needs an agent that takes its configuration from the service (zooflow agent -z host:port ...); a file-configured agent has no session to {(key == Registration.ServiceKey ? "register with" : "hold an election in")}");
+                }
+            }
+            return type.Create(name, context);
+        },
+    };
 
     private static AvroSink DiscoverySink(string name, ComponentContext context, AgentServices? services, bool agentUsesService)
     {

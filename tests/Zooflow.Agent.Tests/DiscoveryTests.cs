@@ -141,17 +141,25 @@ public sealed class CoordinationRulesTests
     }
 
     [Fact]
-    public void Check_FileConfiguredAgent_DiscoveryAndPartitionNeedTheService()
+    public void Check_FileConfiguredAgent_EveryCoordinationKeyNeedsTheService()
     {
         using var dir = new TestKit.TempDir("zooflow-rules");
         var (errors, _) = Load($"""
-            a1.sources = r1
+            a1.sources = r1 r2 r3
             a1.channels = c1
             a1.sinks = k1
             a1.sources.r1.type = spooldir
             a1.sources.r1.spoolDir = {dir.Path}
             a1.sources.r1.channels = c1
             a1.sources.r1.partition = shared
+            a1.sources.r2.type = seq
+            a1.sources.r2.channels = c1
+            a1.sources.r2.singleton = ticker
+            a1.sources.r3.type = avro
+            a1.sources.r3.bind = 127.0.0.1
+            a1.sources.r3.port = 0
+            a1.sources.r3.channels = c1
+            a1.sources.r3.register = collectors
             a1.channels.c1.type = memory
             a1.sinks.k1.type = avro
             a1.sinks.k1.channel = c1
@@ -160,6 +168,8 @@ public sealed class CoordinationRulesTests
 
         Assert.Contains(errors, e => e.Contains("a1.sinks.k1.discovery", StringComparison.Ordinal) && e.Contains("zooflow agent -z", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("a1.sources.r1.partition", StringComparison.Ordinal) && e.Contains("zooflow agent -z", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("a1.sources.r2.singleton", StringComparison.Ordinal) && e.Contains("zooflow agent -z", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("a1.sources.r3.register", StringComparison.Ordinal) && e.Contains("zooflow agent -z", StringComparison.Ordinal));
     }
 
     [Fact]
