@@ -20,6 +20,7 @@ namespace Zooflow.Agent.Tests;
 /// (<see cref="QuiesceAsync"/>): its sources are held in the flow limiter — a batch it received or read is then neither
 /// in its channel nor acknowledged — until its channels are empty, and then killed mid-stream.
 /// </remarks>
+[Collection(AgentProcesses.Name)]
 public sealed class CoordinationProcessTests(BackendPool pool)
 {
     private const string OutVariable = "${OUT}";

@@ -17,6 +17,7 @@ namespace Zooflow.Agent.Tests;
 /// Issue 10's "Show": real agent processes (<c>zooflow agent -z</c>) on loopback, each test against Apache ZooKeeper 3.8
 /// and against Zooflow, every test in its own chroot and temp dir, stopping only the processes it started (by PID).
 /// </summary>
+[Collection(AgentProcesses.Name)]
 public sealed class FleetProcessTests(BackendPool pool)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
