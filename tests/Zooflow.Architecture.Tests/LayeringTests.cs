@@ -20,6 +20,7 @@ public sealed class LayeringTests
         ["Zooflow.Client"] = ["Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Recipes"] = ["Zooflow.Client", "Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Pipeline.Components"] = ["Zooflow.Common", "Zooflow.Pipeline"],
+        ["Zooflow.Pipeline.FileChannel"] = ["Zooflow.Common", "Zooflow.Pipeline", "Zooflow.Storage"],
     };
 
     public static TheoryData<string> Libraries() => new(Allowed.Keys);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Zooflow.Pipeline;
 using Zooflow.Pipeline.Components;
 using Zooflow.Pipeline.Configuration;
+using Zooflow.Pipeline.FileChannel;
 using Zooflow.Pipeline.Instrumentation;
 using Zooflow.Pipeline.Runtime;
 
@@ -88,7 +89,7 @@ internal static class AgentCommand
             return 1;
         }
         var counters = new CounterRegistry();
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All());
+        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(FileChannelComponents.All()));
         var settings = new BuildSettings(options.Lenient, options.File.Name, loggerFactory, counters, TimeProvider.System);
         var lastWrite = options.File.LastWriteTimeUtc;
         var text = await File.ReadAllTextAsync(options.File.FullName, invocationCancellation);
