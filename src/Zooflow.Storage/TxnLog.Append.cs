@@ -348,9 +348,15 @@ public sealed partial class TxnLog
         active.HasDurableRecords = true;
     }
 
-    /// <summary>Writes zeros from the zero-filled end up to past <paramref name="needed"/>, in PreallocateBytes steps.</summary>
+    /// <summary>
+    /// Writes zeros from the zero-filled end up to past <paramref name="needed"/>, in PreallocateBytes steps. Best effort:
+    /// on a nearly full disk the preallocation fails but the (smaller) batch may still fit, so the batch is written
+    /// anyway and preallocation is tried again with the next one.
+    /// </summary>
     private void ZeroFill(ActiveSegment active, long needed)
     {
+        // Never below the write offset: everything before it is records (after a failed fill, ZeroFilledEnd lags behind).
+        active.ZeroFilledEnd = Math.Max(active.ZeroFilledEnd, active.WriteOffset);
         if (active.ZeroFilledEnd >= needed || _options.PreallocateBytes == 0)
         {
             return;
@@ -358,11 +364,18 @@ public sealed partial class TxnLog
 
         _zeros ??= new byte[(int)Math.Min(_options.PreallocateBytes, 1024 * 1024)];
         var target = needed + _options.PreallocateBytes;
-        while (active.ZeroFilledEnd < target)
+        try
         {
-            var count = (int)Math.Min(_zeros.Length, target - active.ZeroFilledEnd);
-            RandomAccess.Write(active.Handle, _zeros.AsSpan(0, count), active.ZeroFilledEnd);
-            active.ZeroFilledEnd += count;
+            while (active.ZeroFilledEnd < target)
+            {
+                var count = (int)Math.Min(_zeros.Length, target - active.ZeroFilledEnd);
+                RandomAccess.Write(active.Handle, _zeros.AsSpan(0, count), active.ZeroFilledEnd);
+                active.ZeroFilledEnd += count;
+            }
+        }
+        catch (IOException)
+        {
+            // Out of space for the padding; zeros already written are valid end-of-records padding.
         }
     }
 
