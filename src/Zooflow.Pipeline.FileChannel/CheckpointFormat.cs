@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Zooflow.Common;
 using Zooflow.Storage;
 
@@ -24,7 +25,8 @@ namespace Zooflow.Pipeline.FileChannel;
 /// are not taken until their transaction commits, so a crash brings them back), then the queue. That is why there is no
 /// separate "inflight" file as in Flume: puts reach the data files only when they commit (nothing uncommitted is on disk
 /// to replay or skip), and open takes are part of the checkpointed queue. A 1,000,000-event queue in one data file takes
-/// about 4 MB.</para>
+/// about 4 MB. Encoding and decoding are compiled fully optimized at once (a restart runs them once over a million
+/// entries, long before tiered compilation would promote them).</para>
 /// </remarks>
 internal static class CheckpointFormat
 {
@@ -39,6 +41,7 @@ internal static class CheckpointFormat
     private const int HeaderBytes = 28;
 
     /// <summary>Encodes <paramref name="pointers"/> (head first) at <paramref name="writeOrder"/> into <paramref name="writer"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(PooledBufferWriter writer, long writeOrder, ReadOnlySpan<EventPointer> pointers)
     {
         var runs = 0;
@@ -77,72 +80,100 @@ internal static class CheckpointFormat
     }
 
     /// <summary>
-    /// Decodes a checkpoint body. Returns null with <paramref name="problem"/> when the body is not a valid version-1
-    /// checkpoint for <paramref name="expectedWriteOrder"/> (the write order in its file name).
+    /// Checks a checkpoint body's structure (header, every run inside the body, counts adding up). Returns false with
+    /// <paramref name="problem"/> when it is not a valid version-1 checkpoint for <paramref name="expectedWriteOrder"/>
+    /// (the write order in its file name).
     /// </summary>
-    public static EventPointer[]? TryRead(ReadOnlySpan<byte> body, long expectedWriteOrder, out long writeOrder, out string? problem)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryValidate(ReadOnlySpan<byte> body, long expectedWriteOrder, out long eventCount, out string? problem)
     {
-        writeOrder = 0;
+        eventCount = 0;
         problem = null;
         if (body.Length < HeaderBytes)
         {
             problem = $"body is {body.Length} bytes, shorter than the {HeaderBytes}-byte checkpoint header";
-            return null;
+            return false;
         }
         var magic = BinaryPrimitives.ReadUInt32BigEndian(body);
         if (magic != Magic)
         {
             problem = $"bad checkpoint magic 0x{magic:x8} (expected 0x{Magic:x8} \"ZFCK\")";
-            return null;
+            return false;
         }
         var version = BinaryPrimitives.ReadInt32BigEndian(body[4..]);
         if (version != Version)
         {
             problem = $"unsupported checkpoint version {version} (this build reads version {Version})";
-            return null;
+            return false;
         }
-        writeOrder = BinaryPrimitives.ReadInt64BigEndian(body[8..]);
+        var writeOrder = BinaryPrimitives.ReadInt64BigEndian(body[8..]);
         if (writeOrder != expectedWriteOrder)
         {
             problem = $"write order {writeOrder} in the body differs from the file name's {expectedWriteOrder}";
-            return null;
+            return false;
         }
         var count = BinaryPrimitives.ReadInt64BigEndian(body[16..]);
         var runs = BinaryPrimitives.ReadInt32BigEndian(body[24..]);
-        if (count < 0 || count > (body.Length - HeaderBytes) / 4 || runs < 0 || runs > count)
+        if (count < 0 || count > int.MaxValue || runs < 0 || runs > count)
         {
-            problem = $"event count {count} / run count {runs} do not fit a {body.Length}-byte body";
-            return null;
+            problem = $"event count {count} / run count {runs} are impossible";
+            return false;
         }
-        var pointers = new EventPointer[count];
-        var position = HeaderBytes;
-        var filled = 0;
+        long position = HeaderBytes;
+        long filled = 0;
         for (var r = 0; r < runs; r++)
         {
             if (position + 12 > body.Length)
             {
                 problem = $"run {r} starts past the end of the body (offset {position})";
-                return null;
+                return false;
             }
-            var segment = BinaryPrimitives.ReadInt64BigEndian(body[position..]);
-            var n = BinaryPrimitives.ReadInt32BigEndian(body[(position + 8)..]);
-            position += 12;
-            if (n <= 0 || filled + n > count || position + 4L * n > body.Length)
+            var n = BinaryPrimitives.ReadInt32BigEndian(body[(int)(position + 8)..]);
+            if (n <= 0 || filled + n > count || position + 12 + 4L * n > body.Length)
             {
-                problem = $"run {r} of {n} events does not fit (offset {position - 12})";
-                return null;
+                problem = $"run {r} of {n} events does not fit (offset {position})";
+                return false;
             }
-            for (var i = 0; i < n; i++)
-            {
-                pointers[filled++] = new EventPointer(segment, BinaryPrimitives.ReadInt32BigEndian(body[(position + 4 * i)..]));
-            }
-            position += 4 * n;
+            filled += n;
+            position += 12 + 4L * n;
         }
         if (filled != count || position != body.Length)
         {
             problem = $"runs hold {filled} events in {position} bytes; the header says {count} events in {body.Length} bytes";
-            return null;
+            return false;
         }
-        return pointers;
+        eventCount = count;
+        return true;
+    }
+
+    /// <summary>
+    /// Appends the events of a body that passed <see cref="TryValidate"/> to <paramref name="queue"/>, head first, without
+    /// an intermediate array (a million entries at start-up). A pointer past the end of its data file's durable records
+    /// (<paramref name="segmentEnds"/>; the file gone or cut by recovery) is counted in <paramref name="missing"/> instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReadInto(ReadOnlySpan<byte> body, Deque<QueueEntry> queue, Dictionary<long, long> segmentEnds, Dictionary<long, int> missing)
+    {
+        var runs = BinaryPrimitives.ReadInt32BigEndian(body[24..]);
+        var position = HeaderBytes;
+        for (var r = 0; r < runs; r++)
+        {
+            var segment = BinaryPrimitives.ReadInt64BigEndian(body[position..]);
+            var n = BinaryPrimitives.ReadInt32BigEndian(body[(position + 8)..]);
+            position += 12;
+            var end = segmentEnds.GetValueOrDefault(segment, -1);
+            for (var i = 0; i < n; i++, position += 4)
+            {
+                var offset = BinaryPrimitives.ReadInt32BigEndian(body[position..]);
+                if (offset + DataRecord.EventPrefixBytes <= end)
+                {
+                    queue.AddLast(new QueueEntry(new EventPointer(segment, offset), null, 0));
+                }
+                else
+                {
+                    missing[segment] = missing.GetValueOrDefault(segment) + 1;
+                }
+            }
+        }
     }
 }

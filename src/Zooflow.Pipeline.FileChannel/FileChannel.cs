@@ -180,7 +180,9 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
         {
             _queue = queue;
             _applied = applied;
-            _lastCheckpoint = report.FullReplay || report.ReplayedRecords > 0 || report.Dropped.Count > 0 ? -1 : report.CheckpointWriteOrder;
+            // Checkpoint at once unless the checkpoint just loaded describes the state exactly: after a replay the next
+            // start should not replay the same again, and a new channel gets its first checkpoint.
+            _lastCheckpoint = report.FromCheckpoint && report.ReplayedRecords == 0 && report.Dropped.Count == 0 ? report.CheckpointWriteOrder : -1;
             _open = true;
             _putGeneration++;
         }
@@ -246,6 +248,25 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
 
     /// <summary>The data directories (for tests: their logs' statistics).</summary>
     internal DataLog? Data => _data;
+
+    /// <summary>Writer counters summed over the data directories: records written (one per committed transaction, more
+    /// for large ones), write batches and flushes. Records per flush is the group-commit factor.</summary>
+    public Zooflow.Storage.TxnLogStatistics Statistics
+    {
+        get
+        {
+            long records = 0, batches = 0, flushes = 0, failed = 0;
+            foreach (var directory in _data?.Directories ?? [])
+            {
+                var s = directory.Log.Statistics;
+                records += s.Appends;
+                batches += s.Batches;
+                flushes += s.Fsyncs;
+                failed += s.FailedAppends;
+            }
+            return new Zooflow.Storage.TxnLogStatistics(records, batches, flushes, failed);
+        }
+    }
 
     /// <summary>Writes a checkpoint now (tests and tools; the channel also does it every checkpointInterval).</summary>
     /// <returns>True when a checkpoint was written, false when nothing changed since the last one or writing failed.</returns>

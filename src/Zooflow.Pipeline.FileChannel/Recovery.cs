@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Zooflow.Common;
 using Zooflow.Storage;
@@ -18,6 +19,7 @@ public sealed record ReplayDrop(string What, string Where, string Reason)
 /// <summary>How a file channel restored its queue at start, for the log line, metrics and tests.</summary>
 /// <param name="Source">Where the queue came from: <c>checkpoint &lt;file&gt;</c>, <c>backup checkpoint &lt;file&gt;</c>,
 /// <c>full replay of the data files</c> or <c>new channel</c>.</param>
+/// <param name="FromCheckpoint">True when a checkpoint (or its backup) was loaded.</param>
 /// <param name="UsedBackup">True when the backup checkpoint was used.</param>
 /// <param name="FullReplay">True when no checkpoint was usable and every data file was replayed.</param>
 /// <param name="CheckpointWriteOrder">The write order of the checkpoint used (0 with a full replay).</param>
@@ -32,7 +34,7 @@ public sealed record ReplayDrop(string What, string Where, string Reason)
 /// <param name="ElapsedMs">Time to open, load and replay.</param>
 /// <param name="ReplayMs">Time of the replay part.</param>
 public sealed record FileChannelRecovery(
-    string Source, bool UsedBackup, bool FullReplay, long CheckpointWriteOrder, long CheckpointEvents,
+    string Source, bool FromCheckpoint, bool UsedBackup, bool FullReplay, long CheckpointWriteOrder, long CheckpointEvents,
     IReadOnlyList<string> RejectedCheckpoints, long ReplayedRecords, long ReplayedPuts, long ReplayedTakes,
     IReadOnlyList<LogTruncation> Truncations, IReadOnlyList<ReplayDrop> Dropped, long Events, long ElapsedMs, long ReplayMs);
 
@@ -58,20 +60,22 @@ internal static class QueueRecovery
             candidates.AddRange(new SnapshotStore(backupDir, logger, CheckpointFormat.FilePrefix).List().Select(f => (f, true)));
         }
         candidates.Sort((a, b) => a.File.Zxid != b.File.Zxid ? b.File.Zxid.CompareTo(a.File.Zxid) : a.Backup.CompareTo(b.Backup));
-        EventPointer[]? pointers = null;
+        byte[]? checkpoint = null;
+        long checkpointEvents = 0;
         long writeOrder = 0;
         var usedBackup = false;
         string? source = null;
         foreach (var (file, backup) in candidates)
         {
-            var (read, problem) = await TryReadAsync(file, cancellationToken).ConfigureAwait(false);
-            if (read is null)
+            var (body, events, problem) = await TryReadAsync(file, cancellationToken).ConfigureAwait(false);
+            if (body is null)
             {
                 rejected.Add($"{file.Path}: {problem}");
                 FileChannelLogEvents.CheckpointRejected(logger, channel, file.Path, problem!);
                 continue;
             }
-            pointers = read;
+            checkpoint = body;
+            checkpointEvents = events;
             writeOrder = file.Zxid;
             usedBackup = backup;
             source = (backup ? "backup checkpoint " : "checkpoint ") + file.Path;
@@ -85,7 +89,7 @@ internal static class QueueRecovery
         }
 
         var fullReplay = false;
-        if (pointers is null)
+        if (checkpoint is null)
         {
             if (candidates.Count > 0 || data.LastWriteOrder > 0)
             {
@@ -100,23 +104,15 @@ internal static class QueueRecovery
             {
                 source = "new channel (empty directories)";
             }
-            pointers = [];
         }
 
         // 2. The checkpointed queue, minus events whose data file is gone or was cut shorter by recovery.
         var ends = data.SegmentEnds();
-        var queue = new Deque<QueueEntry>(Math.Max(1024, pointers.Length + 1024));
+        var queue = new Deque<QueueEntry>((int)Math.Max(1024, checkpointEvents + 1024));
         var missing = new Dictionary<long, int>();
-        foreach (var pointer in pointers)
+        if (checkpoint is not null)
         {
-            if (ends.TryGetValue(pointer.Segment, out var end) && pointer.Offset + DataRecord.EventPrefixBytes <= end)
-            {
-                queue.AddLast(new QueueEntry(pointer, null, 0));
-            }
-            else
-            {
-                missing[pointer.Segment] = missing.GetValueOrDefault(pointer.Segment) + 1;
-            }
+            CheckpointFormat.ReadInto(checkpoint, queue, ends, missing);
         }
         foreach (var (segment, count) in missing)
         {
@@ -224,7 +220,7 @@ internal static class QueueRecovery
         data.AdvancePast(writeOrder);
         var applied = Math.Max(writeOrder, data.LastWriteOrder);
         var elapsedMs = (long)clock.GetElapsedTime(startedAt).TotalMilliseconds;
-        var report = new FileChannelRecovery(source!, usedBackup, fullReplay, writeOrder, pointers.LongLength, rejected, records, puts, takes,
+        var report = new FileChannelRecovery(source!, checkpoint is not null, usedBackup, fullReplay, writeOrder, checkpointEvents, rejected, records, puts, takes,
             truncations, dropped, queue.Count, elapsedMs, replayMs);
         FileChannelLogEvents.Opened(logger, channel, elapsedMs, queue.Count, source!, records, puts, takes, writeOrder + 1, replayMs);
         return (queue, applied, report);
@@ -236,7 +232,7 @@ internal static class QueueRecovery
         FileChannelLogEvents.ReplayDropped(logger, channel, what, where, reason);
     }
 
-    private static async Task<(EventPointer[]? Pointers, string? Problem)> TryReadAsync(SnapshotFileInfo file, CancellationToken cancellationToken)
+    private static async Task<(byte[]? Body, long Events, string? Problem)> TryReadAsync(SnapshotFileInfo file, CancellationToken cancellationToken)
     {
         byte[]? body = null;
         try
@@ -249,18 +245,18 @@ internal static class QueueRecovery
         }
         catch (StorageCorruptionException ex)
         {
-            return (null, ex.Message);
+            return (null, 0, ex.Message);
         }
         catch (IOException ex)
         {
-            return (null, $"unreadable: {ex.Message}");
+            return (null, 0, $"unreadable: {ex.Message}");
         }
-        var pointers = CheckpointFormat.TryRead(body, file.Zxid, out _, out var problem);
-        return (pointers, problem);
+        return CheckpointFormat.TryValidate(body, file.Zxid, out var events, out var problem) ? (body, events, null) : (null, 0, problem);
     }
 
     /// <summary>Parses a data record (grammar on <see cref="DataRecord"/>) into its pointers: the events a PUT record
     /// holds, or the events a TAKE record names.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryParse(LogRecord record, out byte kind, out byte flags, out long transactionId, out EventPointer[] items, out string? problem)
     {
         var span = record.Payload.Span;
