@@ -73,17 +73,20 @@ def run_tcp(a):
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(a.pid) - cpu_start
     sock.close()
-    lines = a.expected_bytes // a.line_bytes
+    report(a, elapsed, cpu, a.expected_bytes // a.line_bytes, size, send_seconds=round(sent_at.get("t", float("nan")) - start, 3))
+    return 0
+
+def report(a, elapsed, cpu, events, size, **extra):
+    """Prints the JSON line of one measured run."""
     print(json.dumps({
         "seconds": round(elapsed, 3),
-        "events_per_s": round(lines / elapsed),
-        "mb_per_s": round(size / elapsed / 1e6, 1),
-        "send_seconds": round(sent_at.get("t", float("nan")) - start, 3),
+        "events_per_s": round(events / elapsed) if elapsed > 0 else 0,
+        "mb_per_s": round(size / elapsed / 1e6, 1) if elapsed > 0 else 0,
+        **extra,
         "cpu_seconds": round(cpu, 2),
-        "cpu_us_per_event": round(cpu / lines * 1e6, 2),
+        "cpu_us_per_event": round(cpu / events * 1e6, 2) if events > 0 else 0,
         "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
     }))
-    return 0
 
 def run_tcp_metrics(a):
     cpu_start = cpu_seconds(a.pid)
@@ -104,15 +107,7 @@ def run_tcp_metrics(a):
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(a.pid) - cpu_start
     sock.close()
-    events = a.expected_events
-    print(json.dumps({
-        "seconds": round(elapsed, 3),
-        "events_per_s": round(events / elapsed),
-        "mb_per_s": round(size / elapsed / 1e6, 1),
-        "cpu_seconds": round(cpu, 2),
-        "cpu_us_per_event": round(cpu / events * 1e6, 2),
-        "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
-    }))
+    report(a, elapsed, cpu, a.expected_events, size)
     return 0
 
 def drained(url, sink):
@@ -139,15 +134,7 @@ def run_metrics(a):
         time.sleep(0.02)
     elapsed = now - first[0]
     events = count - first[1]
-    cpu = cpu_seconds(a.pid) - first[2]
-    print(json.dumps({
-        "seconds": round(elapsed, 3),
-        "events_per_s": round(events / elapsed) if elapsed > 0 else 0,
-        "mb_per_s": round(events * a.event_bytes / elapsed / 1e6, 1) if elapsed > 0 else 0,
-        "cpu_seconds": round(cpu, 2),
-        "cpu_us_per_event": round(cpu / events * 1e6, 2) if events > 0 else 0,
-        "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
-    }))
+    report(a, elapsed, cpu_seconds(a.pid) - first[2], events, events * a.event_bytes)
     return 0
 
 def main():

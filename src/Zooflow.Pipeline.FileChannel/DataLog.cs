@@ -153,6 +153,9 @@ internal sealed class DataLog : IAsyncDisposable
     /// every record left in the data files).</summary>
     public void AdvancePast(long writeOrder) => _nextWriteOrder = Math.Max(_nextWriteOrder, writeOrder + 1);
 
+    /// <summary>A write in <paramref name="directory"/> failed for lack of space: re-read its free space next time.</summary>
+    public void SpaceExhausted(int directory) => _directories[directory].Space.Invalidate();
+
     /// <summary>Notes which directory a data file is in (first seen when a write completes in it).</summary>
     public void Register(long segment, int directory) => _segmentDirectory.TryAdd(segment, directory);
 

@@ -36,6 +36,9 @@ internal sealed class DiskSpace(string directory, long minimumRequired, TimeProv
         return true;
     }
 
+    /// <summary>Forgets the estimate (a write just failed for lack of space): the next check asks the OS.</summary>
+    public void Invalidate() => _estimate = -1;
+
     private void Refresh()
     {
         try

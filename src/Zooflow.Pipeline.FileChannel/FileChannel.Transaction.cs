@@ -51,7 +51,7 @@ public sealed partial class FileChannel
             await AwaitAppliedAsync(pending).ConfigureAwait(false);
             if (pending.Failure is { } failure)
             {
-                throw Failed(failure, "Put");
+                throw Failed(failure, "Put", pending.Write.Directory);
             }
             _counter.AddPutSuccess(count);
         }
@@ -98,7 +98,7 @@ public sealed partial class FileChannel
         if (pending.Failure is { } failure)
         {
             // The taken events stay in the transaction: the caller rolls back and they return to the queue.
-            throw Failed(failure, "Take");
+            throw Failed(failure, "Take", pending.Write.Directory);
         }
         _counter.AddTakeSuccess(count);
     }
@@ -171,13 +171,7 @@ public sealed partial class FileChannel
                 }
             }
             _reservedPuts -= puts.Count;
-            _putGeneration++;
-            if (_eventsAwaited)
-            {
-                wake = _events;
-                _events = NewSignal();
-                _eventsAwaited = false;
-            }
+            wake = _puts.Advance();
         }
         else
         {
@@ -300,7 +294,7 @@ public sealed partial class FileChannel
         new($"The channel has reached it's capacity. This might be the result of a sink on the channel having too low of batch size, a downstream system running slower than normal, or that the channel capacity is just too low. {_descriptor}");
 
     /// <summary>Maps a failed write: a full disk is back-pressure (channel full), anything else an I/O error.</summary>
-    private ChannelException Failed(Exception failure, string operation)
+    private ChannelException Failed(Exception failure, string operation, int directory)
     {
         if (failure is ObjectDisposedException)
         {
@@ -310,15 +304,17 @@ public sealed partial class FileChannel
         {
             if (e is IOException io && IsDiskFull(io))
             {
+                var full = new ChannelFullException($"Usable space exhausted: {failure.Message} {_descriptor}");
                 lock (_lock)
                 {
+                    _data?.SpaceExhausted(directory);
                     if (!_spaceLow)
                     {
                         _spaceLow = true;
-                        FileChannelLogEvents.SpaceLow(_logger, Name, failure.Message);
+                        FileChannelLogEvents.SpaceLow(_logger, Name, full.Message);
                     }
                 }
-                return new ChannelFullException($"Usable space exhausted: {failure.Message} {_descriptor}");
+                return full;
             }
         }
         FileChannelLogEvents.CommitFailed(_logger, Name, failure.Message);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Zooflow.Common;
 using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.Channels;
 using Zooflow.Pipeline.Instrumentation;
 using Zooflow.Storage;
 
@@ -52,11 +53,9 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
     private long _reservedPuts;
     private long _cachedBytes;
     private long _applied;
-    private long _putGeneration;
     private bool _spaceLow;
     private TaskCompletionSource _space = NewSignal();
-    private TaskCompletionSource _events = NewSignal();
-    private bool _eventsAwaited;
+    private readonly PutSignal _puts = new();
 
     /// <summary>Creates the channel; nothing touches the disk until <see cref="StartAsync"/> (validation creates
     /// instances it never starts).</summary>
@@ -126,7 +125,7 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
         {
             lock (_lock)
             {
-                return _putGeneration;
+                return _puts.Generation;
             }
         }
     }
@@ -146,12 +145,7 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
     {
         lock (_lock)
         {
-            if (_putGeneration != afterGeneration)
-            {
-                return Task.CompletedTask;
-            }
-            _eventsAwaited = true;
-            return _events.Task.WaitAsync(cancellationToken);
+            return _puts.WaitAsync(afterGeneration, cancellationToken);
         }
     }
 
@@ -176,6 +170,7 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
         }
         _data = DataLog.Open(Options, _descriptor, _clock, _logger);
         var (queue, applied, report) = await QueueRecovery.RunAsync(Name, Options, _data, started, _logger, _clock, cancellationToken).ConfigureAwait(false);
+        TaskCompletionSource? wake;
         lock (_lock)
         {
             _queue = queue;
@@ -184,8 +179,9 @@ public sealed partial class FileChannel : IDurableChannel, ITransactionCapacity,
             // start should not replay the same again, and a new channel gets its first checkpoint.
             _lastCheckpoint = report.FromCheckpoint && report.ReplayedRecords == 0 && report.Dropped.Count == 0 ? report.CheckpointWriteOrder : -1;
             _open = true;
-            _putGeneration++;
+            wake = _puts.Advance();
         }
+        wake?.TrySetResult();
         Recovery = report;
         if (queue.Count > Options.Capacity)
         {

@@ -375,7 +375,16 @@ public sealed partial class TxnLog
         }
         catch (IOException)
         {
-            // Out of space for the padding; zeros already written are valid end-of-records padding.
+            // Out of space for the padding. Give back what the failed step took (only zeros beyond the records), so the
+            // last free blocks go to the records themselves.
+            try
+            {
+                RandomAccess.SetLength(active.Handle, active.ZeroFilledEnd);
+            }
+            catch (IOException)
+            {
+                // The zeros stay: valid end-of-records padding.
+            }
         }
     }
 

@@ -41,8 +41,9 @@ namespace Zooflow.Storage;
 /// never cause a crash loop; it throws only for I/O errors on the directory itself.</para>
 /// <para><b>Thread-safety.</b> <see cref="AppendAsync"/>, <see cref="ReadFrom"/>, the properties and
 /// <see cref="RollSegment"/> may be called concurrently. Readers see only durable (acknowledged) records as of the call to
-/// <see cref="ReadFrom"/>. <see cref="TruncateAfter"/> and <see cref="PurgeSegmentsBefore"/> require that no append is
-/// pending and that no reader is iterating the affected segments.</para>
+/// <see cref="ReadFrom"/>. <see cref="TruncateAfter"/> requires that no append is pending; it and
+/// <see cref="PurgeSegmentsBefore"/> require that no reader is iterating the affected segments (purging never deletes
+/// the newest or the active segment, so appends may be pending meanwhile).</para>
 /// <para><b>Positions.</b> <see cref="AppendLocatedAsync"/> and <see cref="ReadFrom"/> report where a record lies
 /// (<see cref="LogPosition"/>: the segment's first zxid and the record's offset), so a caller can read one record back
 /// directly; its payload starts <see cref="RecordHeaderBytes"/> after that offset.</para>

@@ -61,9 +61,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     private long _reservedTakes;
     private long _usedByteSlots;
     private TaskCompletionSource _space = NewSignal();
-    private TaskCompletionSource _events = NewSignal();
-    private bool _eventsAwaited;
-    private long _putGeneration;
+    private readonly PutSignal _puts = new();
 
     /// <summary>Creates a memory channel.</summary>
     public MemoryChannel(string name, MemoryChannelOptions options, ChannelCounter? counter = null, TimeProvider? clock = null, ILogger? logger = null)
@@ -116,7 +114,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
         {
             lock (_lock)
             {
-                return _putGeneration;
+                return _puts.Generation;
             }
         }
     }
@@ -126,12 +124,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     {
         lock (_lock)
         {
-            if (_putGeneration != afterGeneration)
-            {
-                return Task.CompletedTask;
-            }
-            _eventsAwaited = true;
-            return _events.Task.WaitAsync(cancellationToken);
+            return _puts.WaitAsync(afterGeneration, cancellationToken);
         }
     }
 
@@ -176,13 +169,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
                 _queue.AddLast(e);
             }
             _usedByteSlots += slots;
-            _putGeneration++;
-            if (_eventsAwaited)
-            {
-                wake = _events;
-                _events = NewSignal();
-                _eventsAwaited = false;
-            }
+            wake = _puts.Advance();
         }
         wake?.TrySetResult();
         return true;
