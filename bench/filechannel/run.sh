@@ -52,7 +52,7 @@ a1.channels.c1.minimumRequiredSpace = 1048576
 CONF
     # fsyncPerTransaction=false: commits are written to the OS (they survive kill -9) and flushed every 5 s; the same
     # durability as syslog-ng's reliable disk buffer, which never calls fsync (strace: pwrite64 only).
-    [ "$1" = file-nofsync ] && echo "a1.channels.c1.fsyncPerTransaction = false"
+    if [ "$1" = file-nofsync ]; then echo "a1.channels.c1.fsyncPerTransaction = false"; fi
   else
     cat <<CONF
 a1.channels.c1.type = memory
@@ -231,11 +231,11 @@ for r in rows:
 print()
 print(f"File channel benchmark (2 cores, loopback; {lines:,} x 200-byte lines over one TCP connection, batch 1: {lines_b1:,}); load average before {before}, after {after}")
 if rows:
-    print(f"| {'flow':52} | {'events/s':>10} | {'MB/s':>6} | {'CPU us/event':>12} | {'peak RSS MiB':>12} | {'output':>9} | {'load (1/5/15 min)':>17} |")
-    print(f"|{'-'*54}|{'-'*12}:|{'-'*8}:|{'-'*14}:|{'-'*14}:|{'-'*11}:|{'-'*19}:|")
+    print(f"| {'flow':62} | {'events/s':>10} | {'MB/s':>6} | {'CPU us/event':>12} | {'peak RSS MiB':>12} | {'output':>9} | {'load (1/5/15 min)':>17} |")
+    print(f"|{'-'*64}|{'-'*12}:|{'-'*8}:|{'-'*14}:|{'-'*14}:|{'-'*11}:|{'-'*19}:|")
     for r in rows:
         name = r["label"] + ": " + (f"netcat -> {r['channel']} -> {r['sink']}, batch {r['batch']}" if r["batch"] else "tcp -> syslog-ng disk-buffer(reliable) -> file")
-        print(f"| {name:52} | {r['events_per_s']:>10,} | {r['mb_per_s']:>6} | {r['cpu_us_per_event']:>12} | {r['peak_rss_mib']:>12} | {r['check']:>9} | {r['load']:>17} |")
+        print(f"| {name:62} | {r['events_per_s']:>10,} | {r['mb_per_s']:>6} | {r['cpu_us_per_event']:>12} | {r['peak_rss_mib']:>12} | {r['check']:>9} | {r['load']:>17} |")
     fc = [r["events_per_s"] for r in rows if r["label"].startswith("fc-b100-roll")]
     fcnf = [r["events_per_s"] for r in rows if r["label"].startswith("fcnf-b100-roll")]
     sng = [r["events_per_s"] for r in rows if r["label"].startswith("sng")]

@@ -5,14 +5,21 @@ using Zooflow.Storage;
 
 namespace Zooflow.Pipeline.FileChannel;
 
-/// <summary>Background work: checkpoints every checkpointInterval (and deleting the data files they free), and the
-/// periodic flush when fsyncPerTransaction is off.</summary>
+/// <summary>Background work: checkpoints every checkpointInterval and after every
+/// <see cref="FileChannelOptions.CheckpointBytes"/> written
+/// (and deleting the data files they free), and the periodic flush when fsyncPerTransaction is off.</summary>
 public sealed partial class FileChannel
 {
     /// <summary>Checkpoints kept per directory: the newest, and the one before in case the newest is damaged.</summary>
     private const int CheckpointsKept = 2;
 
     private readonly SemaphoreSlim _checkpointGate = new(1, 1);
+
+    /// <summary>Bytes of records applied since the last checkpoint started (under the lock).</summary>
+    private long _bytesSinceCheckpoint;
+
+    /// <summary>Completed (under the lock) when CheckpointBytes were written: wakes the background loop.</summary>
+    private TaskCompletionSource _checkpointWanted = NewSignal();
 
     /// <summary>Write order of the last checkpoint written or loaded; -1 when the state on disk needs a new one.</summary>
     private long _lastCheckpoint = -1;
@@ -30,8 +37,22 @@ public sealed partial class FileChannel
         {
             var now = _clock.GetTimestamp();
             var wait = Math.Max(0, Math.Min(nextCheckpoint, nextSync) - now);
-            await Task.Delay(TimeSpan.FromSeconds((double)wait / _clock.TimestampFrequency), _clock, cancellationToken).ConfigureAwait(false);
+            Task wanted;
+            lock (_lock)
+            {
+                wanted = _checkpointWanted.Task;
+            }
+            using (var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds((double)wait / _clock.TimestampFrequency), _clock, timer.Token), wanted).ConfigureAwait(false);
+                await timer.CancelAsync().ConfigureAwait(false);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
             now = _clock.GetTimestamp();
+            if (wanted.IsCompleted)
+            {
+                nextCheckpoint = now;
+            }
             if (now >= nextSync)
             {
                 try
@@ -77,6 +98,11 @@ public sealed partial class FileChannel
                     return false;
                 }
                 writeOrder = _applied;
+                _bytesSinceCheckpoint = 0;
+                if (_checkpointWanted.Task.IsCompleted)
+                {
+                    _checkpointWanted = NewSignal();
+                }
                 var total = _queue.Count;
                 foreach (var transaction in _openTakes)
                 {
@@ -156,6 +182,16 @@ public sealed partial class FileChannel
                 ArrayPool<EventPointer>.Shared.Return(pointers);
             }
             _checkpointGate.Release();
+        }
+    }
+
+    /// <summary>Counts written bytes; past CheckpointBytes wakes the background loop. Under the lock.</summary>
+    private void NoteWritten(long bytes)
+    {
+        _bytesSinceCheckpoint += bytes;
+        if (_bytesSinceCheckpoint >= Options.CheckpointBytes)
+        {
+            _checkpointWanted.TrySetResult();
         }
     }
 

@@ -186,6 +186,7 @@ public sealed partial class FileChannel
             wake = SwapSpaceSignal();
         }
         _applied = commit.Write.LastWriteOrder;
+        NoteWritten(commit.Encoded.TotalBytes);
         wake?.TrySetResult();
     }
 

@@ -214,6 +214,30 @@ public sealed class FileChannelTests
     }
 
     [Fact]
+    public async Task Checkpoint_AfterCheckpointBytesWritten_WrittenBeforeTheInterval()
+    {
+        using var dir = new TempDir();
+        var options = Options(dir) with { CheckpointBytes = 64 * 1024, CheckpointOnClose = false };
+        var channel = await OpenAsync(options);
+        for (var i = 0; i < 30; i++)
+        {
+            await PutRangeAsync(channel, i * 100, 100);
+        }
+        // checkpointInterval is an hour: only the volume trigger can write a checkpoint that lists these events.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (CheckpointFiles(dir.Combine("checkpoint")).Select(f => Convert.ToInt64(Path.GetExtension(f)[1..], 16)).DefaultIfEmpty().Max() < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, Ct);
+        }
+        await channel.StopAsync(Ct);
+
+        await using var reopened = await OpenAsync(options);
+        Assert.True(reopened.Recovery!.CheckpointEvents > 0, "no checkpoint was written by volume");
+        Assert.True(reopened.Recovery.ReplayedRecords < 30, $"{reopened.Recovery.ReplayedRecords} records replayed");
+        Assert.Equal(Texts(0, 3000), await DrainAsync(reopened));
+    }
+
+    [Fact]
     public async Task WaitForEvents_PutCommitted_WakesTheWaiter()
     {
         using var dir = new TempDir();
