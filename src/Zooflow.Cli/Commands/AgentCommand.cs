@@ -7,7 +7,6 @@ using Zooflow.Agent;
 using Zooflow.Pipeline;
 using Zooflow.Pipeline.Components;
 using Zooflow.Pipeline.Configuration;
-using Zooflow.Pipeline.FileChannel;
 using Zooflow.Pipeline.Instrumentation;
 using Zooflow.Pipeline.Runtime;
 

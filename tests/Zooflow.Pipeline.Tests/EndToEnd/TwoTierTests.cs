@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Xunit;
+using Zooflow.TestKit;
 
 namespace Zooflow.Pipeline.Tests.EndToEnd;
 
@@ -79,7 +80,7 @@ public sealed class TwoTierTests
         {
             await agentB.WaitForTcpAsync(portB);
             var log = Path.Combine(dir, "app.log");
-            File.WriteAllText(log, "");
+            await File.WriteAllTextAsync(log, "", TestContext.Current.CancellationToken);
             await using var agentA = AgentProcess.Start(dirA, $"""
                 a1.sources = r1
                 a1.channels = c1
