@@ -4,7 +4,7 @@ set -euo pipefail
 # javac (Java client compiled in the test run), zkCli.sh, cli_mt, kazoo, and the slf4j/log4j jars that give the
 # reference server a logging backend.
 # curl and bsdutils (logger): real clients of the http and syslog sources.
-packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd curl bsdutils nodejs)
+packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java libcommons-cli-java liblog4j1.2-java python3-kazoo netcat-openbsd curl bsdutils nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -62,6 +62,7 @@ public sealed class EnsembleFaultTests(ITestOutputHelper output)
             InjectFaults = false,
             RecoveryTimeout = TimeSpan.FromSeconds(30),
             KeepFilesOnFailure = false,
+            DiagnoseReferenceBugs = false,
             AfterWorkloadAsync = async (ensemble, ct) =>
             {
                 foreach (var id in ensemble.MemberIds)
@@ -87,7 +88,7 @@ public sealed class EnsembleFaultTests(ITestOutputHelper output)
         Assert.False(report.Passed);
         Assert.Contains(report.Checks.Single(c => c.Name == "durability").Violations,
             v => v.StartsWith("lost acknowledged write", StringComparison.Ordinal));
-        Assert.Contains(report.Checks.Single(c => c.Name == "linearizability").Violations,
+        Assert.Contains(report.Checks.Single(c => c.Name == "linearizability of writes").Violations,
             v => v.Contains("is not linearizable", StringComparison.Ordinal));
         Assert.Contains(report.Checks.Single(c => c.Name == "sequential creates").Violations,
             v => v.StartsWith("lost acknowledged create", StringComparison.Ordinal));
@@ -119,6 +120,12 @@ public sealed class EnsembleFaultTests(ITestOutputHelper output)
 
         output.WriteLine(report.Summary);
         output.WriteLine(report.NemesisLog);
+        if (!report.Passed && report.KnownReferenceBug is { } knownBug)
+        {
+            output.WriteLine(report.Details);
+            Assert.Skip(knownBug);
+        }
+
         Assert.True(report.Passed, report.Summary + "\n" + report.Details);
     }
 }

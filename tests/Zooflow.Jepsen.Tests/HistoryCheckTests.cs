@@ -230,6 +230,7 @@ public sealed class HistoryCheckTests
         Assert.True(RegisterLinearizability.Check([write, plain], syncReadsLinearizable: true, 0).Passed);
         Assert.Contains(RegisterLinearizability.Check([write, plain, synced], syncReadsLinearizable: true, 0).Violations,
             v => v.StartsWith("register r0 (2 ops) is not linearizable", StringComparison.Ordinal));
+        Assert.True(RegisterLinearizability.Check([write, plain, synced], syncReadsLinearizable: true, 0, informational: true).Informational);
         Assert.True(RegisterLinearizability.Check([write, plain, synced], syncReadsLinearizable: false, 0).Passed);
     }
 }

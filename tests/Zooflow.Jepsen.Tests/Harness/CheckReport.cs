@@ -4,10 +4,14 @@ namespace Zooflow.Jepsen.Tests.Harness;
 /// What one checker found: the violations (each a self-contained explanation naming the ops involved), the checks it
 /// could not decide, and a one-line summary of what it covered.
 /// </summary>
-public sealed class CheckReport(string name)
+public sealed class CheckReport(string name, bool informational = false)
 {
-    /// <summary>The checker's name, e.g. "linearizability".</summary>
+    /// <summary>The checker's name, e.g. "linearizability of writes".</summary>
     public string Name { get; } = name;
+
+    /// <summary>Reported but not asserted: a property the server under test does not promise (e.g. linearizable
+    /// sync+read on ZooKeeper), measured to show how far it holds.</summary>
+    public bool Informational { get; } = informational;
 
     public List<string> Violations { get; } = [];
 
@@ -33,5 +37,5 @@ public sealed class CheckReport(string name)
     }
 
     public override string ToString() =>
-        $"{Name}: {(Passed ? "ok" : Violations.Count > 0 ? $"{Violations.Count} violation(s)" : $"{Unknowns.Count} unknown")} — {Summary}";
+        $"{Name}{(Informational ? " (informational)" : "")}: {(Passed ? "ok" : Violations.Count > 0 ? $"{Violations.Count} violation(s)" : $"{Unknowns.Count} unknown")} — {Summary}";
 }

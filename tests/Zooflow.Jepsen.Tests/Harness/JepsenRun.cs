@@ -27,8 +27,14 @@ public sealed record JepsenOptions
     /// <summary>See <see cref="KeySpace.RotationOps"/>.</summary>
     public int RotationOps { get; init; } = 150;
 
-    /// <summary>Whether sync+read is checked as linearizable (else only as a sequentially consistent read).</summary>
-    public bool SyncReadsLinearizable { get; init; } = true;
+    /// <summary>
+    /// Whether sync+read is asserted linearizable. Zooflow promises it (its leader confirms its leadership with a quorum
+    /// round before answering a sync, docs/consensus.md). ZooKeeper does not: its leader answers a sync from its own state
+    /// without checking that it is still the leader, so a leader woken from a pause longer than syncLimit serves stale
+    /// sync+reads until it notices (seen here: three registers in a 300 s run with 5 members). For ZooKeeper the
+    /// property is still measured and reported, as informational.
+    /// </summary>
+    public bool SyncReadsLinearizable => Kind == ServerKind.Zooflow;
 
     public WorkloadOptions Workload { get; init; } = new(TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(10), 40);
 
@@ -43,6 +49,10 @@ public sealed record JepsenOptions
     /// <summary>Keep the member directories and the history on disk when the run fails (for reading the logs).</summary>
     public bool KeepFilesOnFailure { get; init; } = true;
 
+    /// <summary>When a ZooKeeper run fails, look for the evidence of a known ZooKeeper bug (reads every member's
+    /// transaction logs; a few seconds).</summary>
+    public bool DiagnoseReferenceBugs { get; init; } = true;
+
     /// <summary>Runs after the workload and the heal, before the final reads (the self-tests break things here).</summary>
     public Func<TestEnsemble, CancellationToken, Task>? AfterWorkloadAsync { get; init; }
 
@@ -52,9 +62,17 @@ public sealed record JepsenOptions
 }
 
 /// <summary>The outcome of a run: a summary line, every checker's report, problems of the run itself.</summary>
-public sealed record JepsenReport(string Summary, IReadOnlyList<CheckReport> Checks, IReadOnlyList<string> Problems, string Details, string NemesisLog)
+/// <param name="Summary">The summary lines (ops, faults, leader changes, every check).</param>
+/// <param name="Checks">Every checker's report.</param>
+/// <param name="Problems">Failures of the run itself (no recovery, unexpected client errors, unreadable members).</param>
+/// <param name="Details">For a failure: seed, rerun command, violations, nemesis log.</param>
+/// <param name="NemesisLog">What the nemesis did when.</param>
+/// <param name="KnownReferenceBug">Set when a failed ZooKeeper run is explained by a known ZooKeeper bug (with the
+/// evidence); the run then says nothing about the harness either way.</param>
+public sealed record JepsenReport(string Summary, IReadOnlyList<CheckReport> Checks, IReadOnlyList<string> Problems, string Details, string NemesisLog,
+    string? KnownReferenceBug)
 {
-    public bool Passed => Problems.Count == 0 && Checks.All(c => c.Passed);
+    public bool Passed => Problems.Count == 0 && Checks.All(c => c.Passed || c.Informational);
 }
 
 /// <summary>
@@ -144,7 +162,8 @@ public static class JepsenRun
         var checkStarted = Stopwatch.GetTimestamp();
         CheckReport[] checks =
         [
-            RegisterLinearizability.Check(ops, options.SyncReadsLinearizable, history.OriginTicks),
+            RegisterLinearizability.Check(ops, syncReadsLinearizable: false, history.OriginTicks),
+            RegisterLinearizability.Check(ops, syncReadsLinearizable: true, history.OriginTicks, informational: !options.SyncReadsLinearizable),
             ReadConsistency.Check(ops, history.OriginTicks),
             SessionGuarantees.Check(ops, history.OriginTicks),
             SequentialCreates.Check(ops, snapshots, history.OriginTicks),
@@ -154,7 +173,7 @@ public static class JepsenRun
 
         var summary = Summarize(options, ops, clients, nemesis, checks, Stopwatch.GetElapsedTime(started), checkSeconds);
         var details = new StringBuilder();
-        var passed = problems.Count == 0 && checks.All(c => c.Passed);
+        var passed = problems.Count == 0 && checks.All(c => c.Passed || c.Informational);
         if (!passed)
         {
             ensemble.KeepFiles = options.KeepFilesOnFailure;
@@ -171,7 +190,7 @@ public static class JepsenRun
                 details.Append("PROBLEM: ").Append(problem).Append('\n');
             }
 
-            foreach (var check in checks.Where(c => !c.Passed))
+            foreach (var check in checks.Where(c => !c.Passed && !c.Informational))
             {
                 details.Append("--- ").Append(check.Name).Append(" ---\n");
                 foreach (var violation in check.Violations.Concat(check.Unknowns))
@@ -183,7 +202,39 @@ public static class JepsenRun
             details.Append("--- nemesis ---\n").AppendJoin('\n', nemesis.Log).Append('\n');
         }
 
-        return new JepsenReport(summary, checks, problems, details.ToString(), string.Join('\n', nemesis.Log));
+        string? knownBug = null;
+        if (!passed && options.Kind == ServerKind.ZooKeeper && options.DiagnoseReferenceBugs)
+        {
+            knownBug = await FindKnownZooKeeperBugAsync(ensemble, cancellationToken);
+            if (knownBug is not null)
+            {
+                details.Append("--- known ZooKeeper bug ---\n").Append(knownBug).Append('\n');
+            }
+        }
+
+        return new JepsenReport(summary, checks, problems, details.ToString(), string.Join('\n', nemesis.Log), knownBug);
+    }
+
+    /// <summary>
+    /// ZooKeeper 3.8.0 loses transactions on a follower whose leader connection breaks while it still has proposals to
+    /// log (ZOOKEEPER-4541/ZOOKEEPER-4712, see <see cref="ZooKeeperTxnLogs"/>); our faults trigger it now and then. When a
+    /// member's own transaction log proves it skipped committed zxids, the failure is that bug, not the harness.
+    /// </summary>
+    private static async Task<string?> FindKnownZooKeeperBugAsync(TestEnsemble ensemble, CancellationToken cancellationToken)
+    {
+        var evidence = new StringBuilder();
+        foreach (var id in ensemble.MemberIds)
+        {
+            foreach (var gap in await ZooKeeperTxnLogs.FindGapsAsync(ensemble.MemberDataDirectory(id), cancellationToken))
+            {
+                evidence.Append(CultureInfo.InvariantCulture, $"member {id} {gap}\n");
+            }
+        }
+
+        return evidence.Length == 0
+            ? null
+            : "ZooKeeper 3.8.0 bug ZOOKEEPER-4712 (ZOOKEEPER-4541) reproduced: a follower's transaction log skips zxids the ensemble committed, "
+              + "so after a restart that member lacks them (the reference failed, not the harness):\n" + evidence;
     }
 
     /// <summary>Enough registers for the run at the clients' highest plausible rate (the last one is reused beyond).</summary>

@@ -74,7 +74,7 @@ public sealed class Nemesis(IEnsemble ensemble, TimeSpan syncLimit, Random rando
             }
             else if (roll < 55)
             {
-                await PauseAsync(random.Next(2) == 0 && leader is { } l ? l : RandomMember(), cancellationToken);
+                await PauseAsync(random.Next(2) == 0 && leader is { } l ? l : RandomMember(), leader, cancellationToken);
             }
             else
             {
@@ -153,7 +153,7 @@ public sealed class Nemesis(IEnsemble ensemble, TimeSpan syncLimit, Random rando
         Note($"restarted member {target}");
     }
 
-    private async Task PauseAsync(int target, CancellationToken cancellationToken)
+    private async Task PauseAsync(int target, int? leader, CancellationToken cancellationToken)
     {
         var pause = (int)(SyncLimitMs * (0.3 + (random.NextDouble() * 2.7)));
         Count(pause > SyncLimitMs ? "pause>syncLimit" : "pause");
@@ -162,7 +162,7 @@ public sealed class Nemesis(IEnsemble ensemble, TimeSpan syncLimit, Random rando
             LongPauses++;
         }
 
-        Note($"pause: SIGSTOP member {target} for {pause} ms (syncLimit {SyncLimitMs} ms)");
+        Note($"pause: SIGSTOP {(target == leader ? "leader" : "member")} {target} for {pause} ms (syncLimit {SyncLimitMs} ms)");
         ensemble.Pause(target);
         try
         {

@@ -18,9 +18,15 @@ namespace Zooflow.Jepsen.Tests.Harness;
 /// </remarks>
 public static class RegisterLinearizability
 {
-    public static CheckReport Check(IReadOnlyList<JepsenOp> ops, bool syncReadsLinearizable, long originTicks, LinearizabilityBudget? budget = null)
+    /// <param name="ops">The whole history.</param>
+    /// <param name="syncReadsLinearizable">Include sync+read ops (else only writes, CAS and the final reads).</param>
+    /// <param name="originTicks">Time origin for printing.</param>
+    /// <param name="informational">Report without asserting (see <see cref="CheckReport.Informational"/>).</param>
+    /// <param name="budget">Search bounds per register.</param>
+    public static CheckReport Check(IReadOnlyList<JepsenOp> ops, bool syncReadsLinearizable, long originTicks, bool informational = false,
+        LinearizabilityBudget? budget = null)
     {
-        var report = new CheckReport("linearizability");
+        var report = new CheckReport(syncReadsLinearizable ? "linearizability incl. sync+read" : "linearizability of writes", informational);
         var byKey = new SortedDictionary<int, List<HistoryOperation<RegisterOp>>>();
         var byId = new Dictionary<int, JepsenOp>();
         foreach (var op in ops)

@@ -179,6 +179,9 @@ public sealed class TestEnsemble : IEnsemble
 
     public int ClientPort(int id) => Get(id).ClientPort;
 
+    /// <summary>The member's <c>dataDir</c>.</summary>
+    public string MemberDataDirectory(int id) => Path.Combine(Get(id).Dir, "data");
+
     public bool IsRunning(int id) => Get(id).Process is { HasExited: false };
 
     public bool IsPaused(int id) => Get(id).Paused;
