@@ -13,12 +13,15 @@ namespace Zooflow.Storage;
 /// <see cref="Initial"/>, feed with <see cref="Update"/>, finish with <see cref="Finish"/>; check value of "123456789" is
 /// 0xE3069283.
 /// </remarks>
-internal static class Crc32C
+public static class Crc32C
 {
     /// <summary>The starting register value (all ones).</summary>
     public const uint Initial = 0xFFFFFFFFu;
 
     /// <summary>Feeds <paramref name="data"/> into a running register.</summary>
+    /// <remarks>Fully optimized from the first call: recovery runs it over every byte of a log at start-up, before tiered
+    /// compilation would have promoted it.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static uint Update(uint crc, ReadOnlySpan<byte> data)
     {
         while (data.Length >= sizeof(ulong))

@@ -6,6 +6,7 @@ using Zooflow.Agent.Limits;
 using Zooflow.Agent.Tests.Infrastructure;
 using Zooflow.Client;
 using Zooflow.TestKit;
+using AgentProcess = Zooflow.Agent.Tests.Infrastructure.AgentProcess;
 
 namespace Zooflow.Agent.Tests;
 

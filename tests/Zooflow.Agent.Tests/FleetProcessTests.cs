@@ -10,6 +10,7 @@ using Zooflow.Client;
 using Zooflow.Recipes;
 using Zooflow.TestKit;
 using Zooflow.TestKit.Servers;
+using AgentProcess = Zooflow.Agent.Tests.Infrastructure.AgentProcess;
 
 namespace Zooflow.Agent.Tests;
 
