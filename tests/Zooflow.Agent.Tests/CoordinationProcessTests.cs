@@ -26,6 +26,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
 {
     private const string OutVariable = "${OUT}";
     private const string SpoolVariable = "${SPOOL}";
+    private const string StateVariable = "${STATE}";
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -142,6 +143,56 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         Assert.True(membershipFollowed < TimeSpan.FromSeconds(15), $"membership change seen after {membershipFollowed}");
         Assert.Equal(1, await InstancesAsync(client, "collectors"));
         TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: {all.Count - total} repeated, c1 wrote {atC1} before the kill, sender saw 1 instance after {membershipFollowed.TotalSeconds:0.0} s");
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task DurableCollectorKilledMidStream_SenderFailsOver_NoEventLostOnceItRestarts(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-discovery-durable");
+        const int total = 3000;
+        await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), new FlowLimits(new RateLimit(500, null), new Dictionary<string, RateLimit>()));
+        // Collectors with a file channel: what a collector acknowledged survives its SIGKILL (in ${STATE}).
+        var collector = Collector("collector").Replace("collector.channels.c1.type = memory", $"""
+            collector.channels.c1.type = file
+            collector.channels.c1.checkpointDir = {StateVariable}/checkpoint
+            collector.channels.c1.dataDirs = {StateVariable}/data
+            """, StringComparison.Ordinal);
+        await FleetProcessTests.PushAsync(connect, "collector", collector);
+        await FleetProcessTests.PushAsync(connect, "sender", Sender("sender", total));
+        Dictionary<string, string?> Environment(string id) => new() { ["OUT"] = dir.Combine("out-" + id), ["STATE"] = dir.Combine("state-" + id) };
+        await using var c1 = Cli.StartAgent(dir.Path, connect, "collector", "c1", environment: Environment("c1"));
+        await using var c2 = Cli.StartAgent(dir.Path, connect, "collector", "c2", environment: Environment("c2"));
+        AgentProcess? restarted = null;
+        await Cli.WaitUntilAsync(async () => await InstancesAsync(client, "collectors") == 2, "both collectors registered", () => c1.Output + c2.Output);
+        await using var sender = Cli.StartAgent(dir.Path, connect, "sender", "s1");
+        string Diagnostics() => c1.Output + "\n" + c2.Output + "\n" + sender.Output + "\n" + restarted?.Output;
+        List<long> All() => FleetProcessTests.ReadNumbers(dir.Combine("out-c1")).Concat(FleetProcessTests.ReadNumbers(dir.Combine("out-c2"))).ToList();
+        await Cli.WaitUntilAsync(() => Task.FromResult(FleetProcessTests.ReadNumbers(dir.Combine("out-c1")).Count >= 300 && FleetProcessTests.ReadNumbers(dir.Combine("out-c2")).Count >= 300),
+            "events at both collectors", Diagnostics);
+
+        c1.Process.Kill(); // SIGKILL mid-stream: no quiescing, batches in its channel and on the wire
+        await c1.Process.WaitForExitAsync(Cli.WaitLimit, Token);
+        var delivered = All().Distinct().Count();
+        Assert.InRange(delivered, 600, total - 300); // mid-stream
+        await sender.WaitForOutputAsync("Service collectors: 1 live instance(s)");
+        // The sender finishes its stream on c2 alone: everything it produced left its channel, acknowledged.
+        await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, "default", "s1"))?.Status is { } s
+            && s.Metrics.EventsIn == total && s.Channels.All(c => c.Size == 0), "the sender to hand every event to a collector", Diagnostics);
+
+        // The killed collector comes back with its file channel and delivers what it had acknowledged.
+        var atC1BeforeRestart = FleetProcessTests.ReadNumbers(dir.Combine("out-c1")).Count;
+        await using var again = restarted = Cli.StartAgent(dir.Path, connect, "collector", "c1", environment: Environment("c1"));
+        await Cli.WaitUntilAsync(() => Task.FromResult(All().Distinct().Count() >= total), "every event at the collectors", Diagnostics);
+
+        var all = All();
+        Assert.Equal(Enumerable.Range(0, total).Select(i => (long)i), all.Distinct().Order());
+        // At least once: the sender's batch in flight at the kill (50) and the collector sink's batch written but not
+        // committed (100) may be delivered twice.
+        Assert.InRange(all.Count - total, 0, 150);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{kind}: {delivered} delivered at the kill, {FleetProcessTests.ReadNumbers(dir.Combine("out-c1")).Count - atC1BeforeRestart} from c1's file channel after its restart, {all.Count - total} repeated");
     }
 
     [Theory]
