@@ -16,10 +16,11 @@ namespace Zooflow.Agent.Tests;
 /// spooling directory partitioned among agents. Every kill is a SIGKILL of a process the test started.
 /// </summary>
 /// <remarks>
-/// Zooflow has no durable channel yet, so an agent killed with events in its memory channel loses them, as a Flume
-/// agent with a memory channel does. To count every event end to end, a victim is first quiesced
-/// (<see cref="QuiesceAsync"/>): its sources are held in the flow limiter — a batch it received or read is then neither
-/// in its channel nor acknowledged — until its channels are empty, and then killed mid-stream.
+/// An agent killed with events in its memory channel loses them, as a Flume agent with a memory channel does. To count
+/// every event end to end with memory channels, a victim is first quiesced (<see cref="QuiesceAsync"/>): its sources are
+/// held in the flow limiter — a batch it received or read is then neither in its channel nor acknowledged — until its
+/// channels are empty, and then killed mid-stream. The durable variant gives the collectors a file channel and kills one
+/// at a random point instead.
 /// </remarks>
 [Collection(AgentProcesses.Name)]
 public sealed class CoordinationProcessTests(BackendPool pool)
@@ -30,14 +31,15 @@ public sealed class CoordinationProcessTests(BackendPool pool)
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    private static FlowLimits EventsPerSecond(double rate) => new(new RateLimit(rate, null), new Dictionary<string, RateLimit>());
+
     private static List<string> ReadLines(string directory) => FleetProcessTests.ReadLines(directory);
 
     /// <summary>Holds every source of <paramref name="agent"/> in the flow limiter and waits until two statuses a full
     /// interval apart show no new event and empty channels: from then on the agent holds nothing it acknowledged.</summary>
     private static async Task QuiesceAsync(ZooKeeperClient client, AgentProcess agent, string group, Func<string> diagnostics)
     {
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits(agent.Id),
-            new FlowLimits(new RateLimit(0.001, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits(agent.Id), EventsPerSecond(0.001));
         await agent.WaitForOutputAsync("\"eventsPerSecond\":0.001");
         Registry.AgentStatus? previous = null;
         await Cli.WaitUntilAsync(async () =>
@@ -109,7 +111,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         using var dir = new TempDir("zooflow-discovery");
         const int total = 4000;
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), new FlowLimits(new RateLimit(500, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), EventsPerSecond(500));
         await FleetProcessTests.PushAsync(connect, "collector", Collector("collector"));
         await FleetProcessTests.PushAsync(connect, "sender", Sender("sender", total));
         var outputs = new Dictionary<string, string> { ["c1"] = dir.Combine("c1"), ["c2"] = dir.Combine("c2") };
@@ -153,7 +155,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         using var dir = new TempDir("zooflow-discovery-durable");
         const int total = 3000;
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), new FlowLimits(new RateLimit(500, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), EventsPerSecond(500));
         // Collectors with a file channel: what a collector acknowledged survives its SIGKILL (in ${STATE}).
         var collector = Collector("collector").Replace("collector.channels.c1.type = memory", $"""
             collector.channels.c1.type = file
@@ -203,7 +205,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         using var dir = new TempDir("zooflow-discovery-group");
         const int total = 3000;
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), new FlowLimits(new RateLimit(300, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.AgentLimits("s1"), EventsPerSecond(300));
         await FleetProcessTests.PushAsync(connect, "collector", Collector("collector"));
         var sender = Sender("sender", total).Replace("sender.sinks = k1", "sender.sinks = k1 k2", StringComparison.Ordinal) + $"""
 
@@ -295,7 +297,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         Directory.CreateDirectory(spool);
         var expected = await SpoolFilesAsync(spool, 4, 500);
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.GroupLimits("g"), new FlowLimits(new RateLimit(800, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.GroupLimits("g"), EventsPerSecond(800));
         await FleetProcessTests.PushAsync(connect, "spooler", Spooler("spooler", "spooler.sources.r1.singleton = spool"));
         await using var w1 = StartSpooler(dir, connect, "spooler", "w1", "g", spool);
         await using var w2 = StartSpooler(dir, connect, "spooler", "w2", "g", spool);
@@ -337,7 +339,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
         var spool = dir.Combine("spool");
         Directory.CreateDirectory(spool);
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
-        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.GroupLimits("g"), new FlowLimits(new RateLimit(1500, null), new Dictionary<string, RateLimit>()));
+        await FleetProcessTests.SetLimitsAsync(client, ZnodeLayout.GroupLimits("g"), EventsPerSecond(1500));
         await FleetProcessTests.PushAsync(connect, "spooler", Spooler("spooler", "spooler.sources.r1.partition = shared"));
         var agents = new[] { "p1", "p2", "p3" }.Select(id => StartSpooler(dir, connect, "spooler", id, "g", spool)).ToList();
         await using var disposeAll = new AsyncDisposables(agents);
