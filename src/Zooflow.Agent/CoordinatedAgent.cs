@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Zooflow.Agent.Configuration;
+using Zooflow.Agent.Discovery;
 using Zooflow.Agent.Election;
 using Zooflow.Agent.Limits;
 using Zooflow.Agent.Registry;
@@ -117,6 +118,8 @@ public sealed class CoordinatedAgent : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly ServiceSession _session;
+    private readonly DiscoveryHub _discovery;
+    private readonly AgentServices _services;
     private readonly CounterRegistry _counters;
     private readonly ComponentRegistry _registry;
     private readonly AgentHost _host;
@@ -143,7 +146,9 @@ public sealed class CoordinatedAgent : IAsyncDisposable
         _clock = clock ?? TimeProvider.System;
         _session = new ServiceSession(options.Service, loggerFactory.CreateLogger("Zooflow.Agent.Service"));
         _counters = new CounterRegistry();
-        _registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(AgentComponents.All(_session)).Concat(extraTypes ?? []));
+        _discovery = new DiscoveryHub(_session, loggerFactory);
+        _services = new AgentServices(_session, options.Group, options.EffectiveId, _discovery, () => new Random());
+        _registry = ComponentRegistry.CreateDefault(AgentComponents.Catalog(BuiltInComponents.All().Concat(extraTypes ?? []), _services, agentUsesService: true));
         _host = new AgentHost(options.Host, _counters, loggerFactory, _clock);
         _limiter = new FlowLimiter(_clock);
         _limits = new LimitsFollower(_session, options.Group, options.EffectiveId, _limiter, loggerFactory.CreateLogger("Zooflow.Agent.Limits"));
@@ -254,6 +259,7 @@ public sealed class CoordinatedAgent : IAsyncDisposable
         {
             await background.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(tasks).ConfigureAwait(false);
+            await _discovery.DisposeAsync().ConfigureAwait(false);
             await _session.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -318,8 +324,8 @@ public sealed class CoordinatedAgent : IAsyncDisposable
         var name = $"{config.Path}@v{config.Version}";
         var settings = new BuildSettings(_options.Lenient, name, _loggerFactory, _counters, _clock);
         var result = AgentLoader.Load(new ConfigSource(config.Text, name, _options.Environment, _options.SystemProperties), _options.AgentName, _registry, settings);
-        var errors = result.Errors.Concat(CoordinationErrors(result.Plan)).ToList();
-        foreach (var warning in result.Warnings.Concat(CoordinationWarnings(result.Plan)))
+        var errors = result.Errors.Concat(CoordinationRules.Check(result.Plan, _options.Group, _options.HostName)).ToList();
+        foreach (var warning in result.Warnings)
         {
             _logger.LogWarning(new EventId(4503, "ConfigWarning"), "{Warning}", warning.ToString());
         }
@@ -351,38 +357,15 @@ public sealed class CoordinatedAgent : IAsyncDisposable
             config.Path, config.Version, plan.Sources.Count, plan.Channels.Count, plan.Sinks.Count);
     }
 
-    /// <summary>Problems with the coordination keys, found in the same pass as the rest of the configuration.</summary>
-    private IEnumerable<ConfigError> CoordinationErrors(AgentPlan plan)
-    {
-        foreach (var source in plan.Sources)
-        {
-            if (source.Section.Properties.TryGetValue("singleton", out var singleton) && ZnodeLayout.ValidateName(singleton.Value) is { } problem)
-            {
-                yield return new ConfigError(source.Section.Prefix + "singleton", singleton.Location,
-                    $"{problem} (allowed: a name for the election among the agents of group '{_options.Group}', e.g. {source.Name})");
-            }
-        }
-    }
-
-    private static IEnumerable<ConfigError> CoordinationWarnings(AgentPlan plan)
-    {
-        foreach (var source in plan.Sources)
-        {
-            if (source.Section.Properties.TryGetValue("register", out var register))
-            {
-                yield return new ConfigError(source.Section.Prefix + "register", register.Location,
-                    $"'{register.Value}': registering a source's endpoint for discovery is not supported yet; the key is ignored");
-            }
-        }
-    }
-
-    /// <summary>Puts every source behind the flow limiter, and singleton sources behind their election.</summary>
+    /// <summary>Puts every source behind the flow limiter, singleton sources behind their election, and registered
+    /// sources behind their service registration.</summary>
     private AgentPlan Coordinate(AgentPlan plan)
     {
         var context = new SingletonContext(_session, _options.Group, _options.EffectiveId, _limiter, _options.Host.Runner, _clock, _loggerFactory);
+        var registrations = new RegistrationContext(_session, _options.Group, _options.EffectiveId, _loggerFactory);
         var sources = plan.Sources.Select(source =>
         {
-            if (source.Section.Properties.TryGetValue("singleton", out var singleton))
+            if (source.Section.Properties.TryGetValue(CoordinationRules.SingletonKey, out var singleton))
             {
                 var name = singleton.Value;
                 var factory = source.Factory;
@@ -393,6 +376,11 @@ public sealed class CoordinatedAgent : IAsyncDisposable
                 };
             }
             var inner = source.Factory;
+            if (Registration.Read(source.Section, _options.HostName, []) is { } registration)
+            {
+                ISource Registered(ISource real) => new RegisteredSource(LimitedSource.Wrap(real, _limiter), real, registration, registrations);
+                return source with { Instance = Registered(source.Instance), Factory = () => Registered(inner()) };
+            }
             return source with
             {
                 Instance = LimitedSource.Wrap(source.Instance, _limiter),
@@ -406,6 +394,7 @@ public sealed class CoordinatedAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync().ConfigureAwait(false);
+        await _discovery.DisposeAsync().ConfigureAwait(false);
         _applyGate.Dispose();
     }
 }

@@ -18,7 +18,15 @@ namespace Zooflow.Agent;
 /// /zooflow/limits/groups/&lt;group&gt;          persistent   flow limits JSON shared by the live agents of a group
 /// /zooflow/election/&lt;group&gt;/&lt;name&gt;/latch-&lt;seq&gt;  ephemeral sequential   candidates of singleton &lt;name&gt;
 /// /zooflow/progress/&lt;group&gt;/&lt;name&gt;       persistent   progress bytes of singleton source &lt;name&gt;
+/// /zooflow/services/&lt;service&gt;/&lt;group&gt;:&lt;id&gt;:&lt;source&gt;   ephemeral   one registered endpoint of &lt;service&gt;
+///                                                     (Curator service-discovery JSON: name, id, address, port, payload)
+/// /zooflow/spool/&lt;group&gt;/&lt;name&gt;/members/member-&lt;seq&gt;   ephemeral sequential   one per agent session sharing
+///                                                     spooling directory &lt;name&gt; (the fence of its progress writes)
+/// /zooflow/spool/&lt;group&gt;/&lt;name&gt;/claims/&lt;file&gt;     ephemeral    the agent reading &lt;file&gt; (its member node)
+/// /zooflow/spool/&lt;group&gt;/&lt;name&gt;/progress/&lt;file&gt;   persistent   committed position in &lt;file&gt; while it is read
 /// </code>
+/// <c>&lt;file&gt;</c> is the file's path relative to the spooling directory with <c>%</c> and <c>/</c> written as
+/// <c>%25</c> and <c>%2F</c> (<see cref="EncodeFileName"/>).
 /// Flume reads only the data of <c>&lt;basePath&gt;/&lt;agent&gt;</c>, never its children, so the history children do not
 /// disturb a Flume agent sharing the path. Deleting a configuration with history needs <c>deleteall</c>.
 /// </remarks>
@@ -74,6 +82,25 @@ public static class ZnodeLayout
 
     /// <summary>The progress of singleton source <paramref name="name"/> in <paramref name="group"/>.</summary>
     public static string Progress(string group, string name) => Join(Join(Root + "/progress", group), name);
+
+    /// <summary>Parent of the registered instances of every service (Curator's service-discovery base path).</summary>
+    public const string ServicesRoot = Root + "/services";
+
+    /// <summary>The instances of <paramref name="service"/>.</summary>
+    public static string Service(string service) => Join(ServicesRoot, service);
+
+    /// <summary>The coordination of spooling directory <paramref name="name"/> shared by the agents of
+    /// <paramref name="group"/> (<c>&lt;source&gt;.partition = &lt;name&gt;</c>).</summary>
+    public static string Spool(string group, string name) => Join(Join(Root + "/spool", group), name);
+
+    /// <summary>One znode name for a spooled file's relative path: <c>%</c> → <c>%25</c>, <c>/</c> → <c>%2F</c>
+    /// (reversible, and never <c>.</c> or <c>..</c> since spooled names never start with a dot).</summary>
+    public static string EncodeFileName(string relativePath) =>
+        relativePath.Replace("%", "%25", StringComparison.Ordinal).Replace("/", "%2F", StringComparison.Ordinal);
+
+    /// <summary>The relative path an <see cref="EncodeFileName"/> name stands for.</summary>
+    public static string DecodeFileName(string name) =>
+        name.Replace("%2F", "/", StringComparison.Ordinal).Replace("%25", "%", StringComparison.Ordinal);
 
     /// <summary>Flume's rule: an empty base path means the default; we also drop a trailing slash.</summary>
     public static string NormalizeBasePath(string? basePath)

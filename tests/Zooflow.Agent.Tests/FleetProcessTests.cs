@@ -4,10 +4,12 @@ using System.Text.Json;
 using Xunit;
 using Zooflow.Agent.Configuration;
 using Zooflow.Agent.Limits;
+using Zooflow.Agent.Registry;
 using Zooflow.Agent.Tests.Infrastructure;
 using Zooflow.Client;
 using Zooflow.Recipes;
 using Zooflow.TestKit;
+using Zooflow.TestKit.Servers;
 using AgentProcess = Zooflow.Agent.Tests.Infrastructure.AgentProcess;
 
 namespace Zooflow.Agent.Tests;
@@ -16,11 +18,12 @@ namespace Zooflow.Agent.Tests;
 /// Issue 10's "Show": real agent processes (<c>zooflow agent -z</c>) on loopback, each test against Apache ZooKeeper 3.8
 /// and against Zooflow, every test in its own chroot and temp dir, stopping only the processes it started (by PID).
 /// </summary>
+[Collection(AgentProcesses.Name)]
 public sealed class FleetProcessTests(BackendPool pool)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static string Flow(string agent, string output, string sourceExtra = "", string sinkExtra = "") => $"""
+    internal static string Flow(string agent, string output, string sourceExtra = "", string sinkExtra = "") => $"""
         {agent}.sources = r1
         {agent}.channels = c1
         {agent}.sinks = k1
@@ -38,13 +41,13 @@ public sealed class FleetProcessTests(BackendPool pool)
         {sinkExtra}
         """;
 
-    private static async Task PushAsync(string connect, string agent, string text)
+    internal static async Task PushAsync(string connect, string agent, string text)
     {
         await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
         await new ConfigStore(client).PushAsync(ZnodeLayout.Config(ZnodeLayout.DefaultBasePath, agent), text, null, null, 20, Token);
     }
 
-    private static async Task SetLimitsAsync(ZooKeeperClient client, string path, FlowLimits limits)
+    internal static async Task SetLimitsAsync(ZooKeeperClient client, string path, FlowLimits limits)
     {
         var data = Encoding.UTF8.GetBytes(limits.ToJson());
         await client.EnsurePathAsync(path[..path.LastIndexOf('/')], Token);
@@ -59,12 +62,16 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     /// <summary>The numbers the seq source produced, as written by file_roll into <paramref name="directory"/>.</summary>
-    private static List<long> ReadNumbers(string directory)
+    internal static List<long> ReadNumbers(string directory) =>
+        ReadLines(directory).Select(l => long.Parse(l, CultureInfo.InvariantCulture)).ToList();
+
+    /// <summary>The event bodies file_roll wrote into <paramref name="directory"/> (complete lines only).</summary>
+    internal static List<string> ReadLines(string directory)
     {
-        var numbers = new List<long>();
+        var lines = new List<string>();
         if (!Directory.Exists(directory))
         {
-            return numbers;
+            return lines;
         }
         foreach (var file in Directory.GetFiles(directory).Order(StringComparer.Ordinal))
         {
@@ -73,10 +80,10 @@ public sealed class FleetProcessTests(BackendPool pool)
             var end = text.LastIndexOf('\n');
             if (end > 0)
             {
-                numbers.AddRange(text[..end].Split('\n').Select(l => long.Parse(l, CultureInfo.InvariantCulture)));
+                lines.AddRange(text[..end].Split('\n'));
             }
         }
-        return numbers;
+        return lines;
     }
 
     [Theory]
@@ -241,7 +248,9 @@ public sealed class FleetProcessTests(BackendPool pool)
         Assert.True(agent.Process.Signal(ProcessRunner.SigStop)); // frozen: no pings, the server expires its session
         try
         {
-            await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, "default", "a1"))?.Health == "gone", "the fleet to show it gone", () => agent.Output);
+            FleetEntry? seen = null;
+            await Cli.WaitUntilAsync(async () => (seen = await Cli.FleetEntryAsync(client, "default", "a1"))?.Health == "gone", "the fleet to show it gone",
+                () => $"fleet entry: {seen?.Health} {string.Join("; ", seen?.Reasons ?? [])} (pid {agent.Process.Pid}, state {File.ReadAllText($"/proc/{agent.Process.Pid}/stat").Split(' ')[2]})\n{agent.Output}");
             Assert.Null(await client.ExistsAsync(ZnodeLayout.AgentStatus("default", "a1"), cancellationToken: Token));
             var fleet = await Cli.RunAsync(["fleet", "--json", "-z", connect]);
             var entry = JsonDocument.Parse(fleet.StandardOutput).RootElement.EnumerateArray().Single();
@@ -308,6 +317,61 @@ public sealed class FleetProcessTests(BackendPool pool)
         Assert.Contains("cannot read configuration znode /flume/a1", refused.StandardError, StringComparison.Ordinal);
         await using var agent = Cli.StartAgent(dir.Path, connect, "a1", environment: auth);
         await agent.WaitForOutputAsync("version 2 applied");
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task AgentNoReloadConf_LaterPushIgnored_WhileAnotherAgentAppliesIt(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-agent");
+        await using var client = await ZooKeeperClient.ConnectAsync(connect, cancellationToken: Token);
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal));
+        await using var once = Cli.StartAgent(dir.Path, connect, "a1", "once", extraArgs: ["--no-reload-conf"]);
+        await using var follows = Cli.StartAgent(dir.Path, connect, "a1", "follows");
+        await once.WaitForOutputAsync("version 0 applied");
+        await follows.WaitForOutputAsync("version 0 applied");
+        Assert.Contains("(read once: --no-reload-conf)", once.Process.StandardOutput, StringComparison.Ordinal);
+
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal)
+            .Replace("batchSize = 10", "batchSize = 20", StringComparison.Ordinal));
+        // The agent that follows the znode applies version 1; by then the other has had the same chance and declined.
+        await follows.WaitForOutputAsync("version 1 applied");
+        await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, "default", "follows"))?.Status?.Config.Version == 1,
+            "the follower's registry entry at version 1", () => follows.Output);
+
+        Assert.DoesNotContain("version 1", once.Process.StandardOutput, StringComparison.Ordinal);
+        Assert.False(once.Process.HasExited, once.Output);
+        AgentStatus? status = null;
+        await Cli.WaitUntilAsync(async () => (status = (await Cli.FleetEntryAsync(client, "default", "once"))?.Status) is not null, "the status of 'once'", () => once.Output);
+        Assert.Equal(0, status!.Config.Version);
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    public async Task FleetWatch_AgentComesThenIsKilled_RedrawnOkThenGone(BackendKind kind)
+    {
+        var (_, connect) = await pool.NewRootAsync(kind);
+        using var dir = new TempDir("zooflow-agent");
+        await PushAsync(connect, "a1", Flow("a1", dir.Combine("out")).Replace("type = file_roll", "type = null", StringComparison.Ordinal));
+        Cli.RequireBuilt();
+        await using var watch = ProcessRunner.Start("dotnet", [TestServer.ZooflowCli, "fleet", "--watch", "-z", connect], dir.Path);
+        string LastFrame() => watch.StandardOutput.Split("--- ", StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
+        await Cli.WaitUntilAsync(() => Task.FromResult(watch.StandardOutput.Contains("--- ", StringComparison.Ordinal)), "the first frame",
+            () => watch.StandardOutput + watch.StandardError);
+        Assert.DoesNotContain("a1", LastFrame(), StringComparison.Ordinal);
+
+        await using var agent = Cli.StartAgent(dir.Path, connect, "a1", sessionTimeoutSeconds: 2);
+        await Cli.WaitUntilAsync(() => Task.FromResult(System.Text.RegularExpressions.Regex.IsMatch(LastFrame(), @"default\s+a1\s+ok")), "a1 ok in the watch",
+            () => watch.StandardOutput + agent.Output);
+        agent.Process.Kill(); // SIGKILL: the registration goes when the session expires
+        await agent.Process.WaitForExitAsync(Cli.WaitLimit, Token);
+        await Cli.WaitUntilAsync(() => Task.FromResult(System.Text.RegularExpressions.Regex.IsMatch(LastFrame(), @"default\s+a1\s+gone")), "a1 gone in the watch",
+            () => watch.StandardOutput);
+
+        Assert.True(watch.Signal(ProcessRunner.SigTerm));
+        var result = await watch.WaitForExitAsync(Cli.WaitLimit, Token);
+        Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     [Fact]

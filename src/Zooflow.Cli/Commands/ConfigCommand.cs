@@ -293,9 +293,11 @@ internal static class ConfigCommand
     internal static AgentBuildResult Validate(string text, string location, string agentName, IReadOnlyDictionary<string, string> environment,
         IReadOnlyDictionary<string, string> defines, ILoggerFactory loggerFactory)
     {
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(ComponentCatalog.Extra()).Concat(AgentComponents.ForValidation(agentUsesService: true)));
+        var registry = ComponentRegistry.CreateDefault(AgentComponents.Catalog(BuiltInComponents.All().Concat(ComponentCatalog.Extra()), null, agentUsesService: true));
         var settings = new BuildSettings(false, location, loggerFactory, new CounterRegistry(), TimeProvider.System);
-        return AgentLoader.Load(new ConfigSource(text, location, environment, defines), agentName, registry, settings);
+        var result = AgentLoader.Load(new ConfigSource(text, location, environment, defines), agentName, registry, settings);
+        var coordination = CoordinationRules.Check(result.Plan, ZnodeLayout.DefaultGroup, Environment.MachineName);
+        return coordination.Count == 0 ? result : result with { Errors = [.. result.Errors, .. coordination] };
     }
 
     private static async Task<bool> ValidateAndReportAsync(string text, string location, string agentName, IReadOnlyDictionary<string, string> defines)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Zooflow.Agent;
 using Zooflow.Agent.Registry;
@@ -48,7 +49,17 @@ internal static class FleetCommand
                     await Console.Out.WriteAsync(parse.GetValue(json) ? Fleet.FormatJson(entries) + "\n" : Fleet.FormatTable(entries, DateTimeOffset.UtcNow));
                     return 0;
                 }
-                await WatchAsync(client, parse.GetValue(group), parse.GetValue(json), Console.Out, cancellation);
+                // Ctrl-C or SIGTERM ends the watch cleanly: exit code 0 and the session closed (not left to expire).
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+                using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+                using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+                try
+                {
+                    await WatchAsync(client, parse.GetValue(group), parse.GetValue(json), Console.Out, stop.Token);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
                 return 0;
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)

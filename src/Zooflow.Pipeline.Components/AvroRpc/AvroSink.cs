@@ -21,19 +21,26 @@ namespace Zooflow.Pipeline.Components.AvroRpc;
 /// collectors expect (false is Flume 1.9's TLS outside; Zooflow's source accepts both);
 /// <c>maxIoWorkers</c> is accepted and has no effect (socket I/O runs on .NET's shared I/O threads; Flume 1.10+ ignores
 /// it too).</para>
-/// <para>Where the batches go comes from an <see cref="IRpcEndpointProvider"/>: by default the configured hostname and
-/// port (<see cref="StaticEndpointProvider"/>); a provider over discovered instances plugs in through the constructor.
-/// The sink reconnects when a connection failed, when the provider no longer wants its endpoint, and after
-/// reset-connection-interval.</para>
+/// <para>Where the batches go comes from an <see cref="IRpcEndpointProvider"/>, asked before every batch: by default the
+/// configured hostname and port (<see cref="StaticEndpointProvider"/>); a provider over discovered instances plugs in
+/// through the constructor and may pick another instance for each batch. The sink keeps one connection per endpoint in
+/// use (at most <see cref="ConnectionsMax"/>) and closes one when a call on it failed, when the provider no longer wants
+/// its endpoint, and after reset-connection-interval.</para>
 /// </remarks>
 public sealed class AvroSink : BatchSink, IAsyncDisposable
 {
     private const int DefaultTimeoutMs = 20_000;
 
+    /// <summary>Connections kept open at most, one per endpoint recently selected: a provider that spreads batches over
+    /// the live instances of a service reuses one connection per instance instead of reconnecting per batch. More
+    /// instances than this in rotation cost a reconnect each time (a fleet of collectors is far smaller).</summary>
+    public const int ConnectionsMax = 64;
+
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly List<Event> _batch;
-    private AvroRpcClient? _client;
+    private readonly Dictionary<RpcEndpoint, AvroRpcClient> _clients = [];
+    private AvroRpcClient? _current;
 
     /// <summary>Reads the keys listed in the remarks; the destination is <c>hostname</c>:<c>port</c>.</summary>
     public AvroSink(string name, ComponentContext context) : this(name, context, null)
@@ -88,53 +95,83 @@ public sealed class AvroSink : BatchSink, IAsyncDisposable
     /// <summary><c>maxIoWorkers</c>, accepted for compatibility; it changes nothing.</summary>
     public int MaxIoWorkers { get; }
 
-    /// <summary>The endpoint of the open connection, or null.</summary>
-    public RpcEndpoint? ConnectedTo => _client?.Endpoint;
+    /// <summary>The endpoint the last batch went to (or is going to), or null.</summary>
+    public RpcEndpoint? ConnectedTo => _current?.Endpoint;
+
+    /// <summary>The endpoints with an open connection.</summary>
+    public IReadOnlyCollection<RpcEndpoint> OpenConnections => _clients.Keys;
 
     /// <inheritdoc />
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await CloseAsync("stopping").ConfigureAwait(false);
+        await CloseAllAsync("stopping").ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => CloseAsync("disposed");
+    public ValueTask DisposeAsync() => CloseAllAsync("disposed");
 
     /// <inheritdoc />
     protected override async ValueTask BeforeBatchAsync(CancellationToken cancellationToken)
     {
         _batch.Clear();
-        if (_client is { } client)
+        _current = null;
+        await PruneAsync().ConfigureAwait(false);
+        var endpoint = await Endpoints.SelectAsync(cancellationToken).ConfigureAwait(false);
+        if (_clients.TryGetValue(endpoint, out var open))
         {
+            _current = open;
+            return;
+        }
+        if (_clients.Count >= ConnectionsMax)
+        {
+            await CloseAsync(_clients.Keys.First(), $"more than {ConnectionsMax} endpoints in use").ConfigureAwait(false);
+        }
+        AvroRpcClient client;
+        try
+        {
+            client = await AvroRpcClient.ConnectAsync(endpoint, Options, _clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Counter.ConnectionFailed();
+            Endpoints.ReportFailure(endpoint, ex);
+            throw new IOException($"cannot connect to {endpoint}: {ex.Message}", ex);
+        }
+        Counter.ConnectionCreated();
+        _clients[endpoint] = client;
+        _current = client;
+        _logger.LogInformation("Avro sink {Sink}: connected to {Endpoint}", Name, endpoint);
+    }
+
+    /// <summary>Closes the connections that failed, that the provider no longer wants, or that reached
+    /// reset-connection-interval.</summary>
+    private async ValueTask PruneAsync()
+    {
+        List<(RpcEndpoint Endpoint, string Reason)>? closing = null;
+        foreach (var (endpoint, client) in _clients)
+        {
+            string? reason = null;
             if (!client.IsUsable)
             {
-                await CloseAsync("the last call failed").ConfigureAwait(false);
+                reason = "the last call failed";
             }
-            else if (!Endpoints.IsCurrent(client.Endpoint))
+            else if (!Endpoints.IsCurrent(endpoint))
             {
-                await CloseAsync($"{Endpoints.Description} no longer selects it").ConfigureAwait(false);
+                reason = $"{Endpoints.Description} no longer selects it";
             }
             else if (ResetConnectionInterval > TimeSpan.Zero && _clock.GetElapsedTime(client.ConnectedAtTimestamp) >= ResetConnectionInterval)
             {
-                await CloseAsync($"reset-connection-interval ({ResetConnectionInterval.TotalSeconds:0} s) elapsed").ConfigureAwait(false);
+                reason = $"reset-connection-interval ({ResetConnectionInterval.TotalSeconds:0} s) elapsed";
+            }
+            if (reason is not null)
+            {
+                (closing ??= []).Add((endpoint, reason));
             }
         }
-        if (_client is null)
+        foreach (var (endpoint, reason) in closing ?? [])
         {
-            var endpoint = await Endpoints.SelectAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                _client = await AvroRpcClient.ConnectAsync(endpoint, Options, _clock, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Counter.ConnectionFailed();
-                Endpoints.ReportFailure(endpoint, ex);
-                throw new IOException($"cannot connect to {endpoint}: {ex.Message}", ex);
-            }
-            Counter.ConnectionCreated();
-            _logger.LogInformation("Avro sink {Sink}: connected to {Endpoint}", Name, endpoint);
+            await CloseAsync(endpoint, reason).ConfigureAwait(false);
         }
     }
 
@@ -144,7 +181,7 @@ public sealed class AvroSink : BatchSink, IAsyncDisposable
     /// <inheritdoc />
     protected override async ValueTask CompleteBatchAsync(CancellationToken cancellationToken)
     {
-        var client = _client ?? throw new InvalidOperationException("no connection");
+        var client = _current ?? throw new InvalidOperationException("no connection");
         AvroStatus status;
         string? error;
         try
@@ -171,12 +208,20 @@ public sealed class AvroSink : BatchSink, IAsyncDisposable
     /// <inheritdoc />
     protected override void OnBatchFailed(Exception exception) => _batch.Clear();
 
-    private async ValueTask CloseAsync(string reason)
+    private async ValueTask CloseAllAsync(string reason)
     {
-        if (_client is { } client)
+        _current = null;
+        foreach (var endpoint in _clients.Keys.ToList())
         {
-            _client = null;
-            _logger.LogInformation("Avro sink {Sink}: closing the connection to {Endpoint}: {Reason}", Name, client.Endpoint, reason);
+            await CloseAsync(endpoint, reason).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask CloseAsync(RpcEndpoint endpoint, string reason)
+    {
+        if (_clients.Remove(endpoint, out var client))
+        {
+            _logger.LogInformation("Avro sink {Sink}: closing the connection to {Endpoint}: {Reason}", Name, endpoint, reason);
             await client.DisposeAsync().ConfigureAwait(false);
             Counter.ConnectionClosed();
         }

@@ -8,10 +8,11 @@ public sealed record RpcEndpoint(string Host, int Port)
 }
 
 /// <summary>
-/// Where an RPC sink sends its batches. The avro sink asks the provider for an endpoint whenever it (re)connects, asks
-/// before every batch whether its connection's endpoint is still wanted, and reports how each batch went — so a provider
-/// over a live, changing set of instances (discovery through the coordination service) can load-balance, fail over and
-/// move the sink off an instance that left, without changes to the sink.
+/// Where an RPC sink sends its batches. Before every batch the avro sink asks whether each of its open connections'
+/// endpoints is still wanted (closing those that are not), then asks for the endpoint of this batch (reusing an open
+/// connection to it, else connecting), and afterwards reports how the batch went — so a provider over a live, changing
+/// set of instances (discovery through the coordination service) can load-balance batch by batch, fail over and move
+/// the sink off an instance that left, without changes to the sink.
 /// </summary>
 /// <remarks>Thread-safety: called from the sink's runner, one call at a time per sink; a provider shared by several sinks
 /// must synchronise itself.</remarks>
@@ -20,11 +21,12 @@ public interface IRpcEndpointProvider
     /// <summary>What this provider targets, for logs (e.g. <c>10.0.0.5:4545</c> or <c>discovery collectors</c>).</summary>
     string Description { get; }
 
-    /// <summary>The endpoint to connect to now. May wait (e.g. until an instance is registered); honours cancellation.</summary>
+    /// <summary>The endpoint for the next batch. May wait briefly (e.g. until an instance is registered); honours
+    /// cancellation; throws when there is nowhere to send (the sink then fails the batch before taking anything).</summary>
     ValueTask<RpcEndpoint> SelectAsync(CancellationToken cancellationToken);
 
-    /// <summary>False when the sink should leave <paramref name="endpoint"/> before its next batch (it left the live set,
-    /// or a rebalance wants the sink elsewhere); the sink then closes the connection and selects again.</summary>
+    /// <summary>False when the sink should close its connection to <paramref name="endpoint"/> before its next batch (it
+    /// left the live set).</summary>
     bool IsCurrent(RpcEndpoint endpoint);
 
     /// <summary>A batch to <paramref name="endpoint"/> was acknowledged OK.</summary>

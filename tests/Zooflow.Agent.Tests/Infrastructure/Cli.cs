@@ -103,3 +103,11 @@ public sealed class AgentProcess(ProcessRunner process, string id) : IAsyncDispo
 
     public ValueTask DisposeAsync() => process.DisposeAsync();
 }
+
+/// <summary>The test classes that start agent processes run one test at a time between them: each test starts up to five
+/// .NET processes, and several such tests at once on a 2-core CI machine starve each other past their waits.</summary>
+[CollectionDefinition(Name)]
+public sealed class AgentProcesses
+{
+    public const string Name = "agent processes";
+}

@@ -34,8 +34,13 @@ namespace Zooflow.Pipeline.Components.Sources.Spooldir;
 /// committed before stay delivered. An empty file is finished without an event (Flume delivers one empty event).</para>
 /// <para>Seams for coordinated agents (<see cref="SpoolDirectorySeams"/>): the progress store and the claimer that decides
 /// which files this source may take.</para>
+/// <para><b>Resumable</b> (<see cref="IResumableSource"/>): when the runtime gives it a progress store (a
+/// <c>singleton</c> source of a coordinated agent) and no progress store seam is set, its progress — the position in the
+/// file being read and the finished files still in the directory — is kept there instead of the tracker directory
+/// (<see cref="ResumableSpoolProgressStore"/>), so another agent resumes it; a save refused because leadership was lost
+/// stops the source.</para>
 /// </remarks>
-public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsyncDisposable
+public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IResumableSource, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly SourceCounter _counter;
@@ -48,6 +53,7 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
     private readonly JavaCharset _inputCharset;
     private readonly JavaCharset _outputCharset;
     private ISpoolProgressStore? _store;
+    private ISourceProgressStore? _resumable;
     private IEventSink? _output;
     private Task? _loop;
     private long _eventsAccepted;
@@ -104,6 +110,9 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
     public IEventSink Output { set => _output = value; }
 
     /// <inheritdoc />
+    public ISourceProgressStore Progress { set => _resumable = value; }
+
+    /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -123,7 +132,8 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
         {
             CheckDirectoryWritable();
         }
-        _store = _seams.ProgressStore?.Invoke(Settings) ?? new LocalSpoolProgressStore(Settings, _logger);
+        _store = _seams.ProgressStore?.Invoke(Settings)
+            ?? (_resumable is not null ? new ResumableSpoolProgressStore(_resumable, Settings) : new LocalSpoolProgressStore(Settings, _logger));
         var inProgress = await _store.InProgressAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Spooling directory source {Source} started on {Directory}{Resume}", Name, Settings.SpoolDirectory,
             inProgress is null ? "" : $"; resuming {inProgress.Path} at {inProgress.Position}");
@@ -304,6 +314,12 @@ public sealed class SpoolDirectorySource : IEventDrivenSource, IBatchSized, IAsy
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                break;
+            }
+            catch (ProgressFencedException ex)
+            {
+                // Another instance owns the progress now (leadership lost): reading on would deliver its files twice.
+                _logger.LogWarning("Spooling directory source {Source}: {Reason}; stopping", Name, ex.Message);
                 break;
             }
             catch (Exception ex)
