@@ -13,7 +13,7 @@ namespace Zooflow.Storage;
 /// <see cref="Initial"/>, feed with <see cref="Update"/>, finish with <see cref="Finish"/>; check value of "123456789" is
 /// 0xE3069283.
 /// </remarks>
-internal static class Crc32C
+public static class Crc32C
 {
     /// <summary>The starting register value (all ones).</summary>
     public const uint Initial = 0xFFFFFFFFu;
