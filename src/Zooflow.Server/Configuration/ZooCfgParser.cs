@@ -329,6 +329,13 @@ public static class ZooCfgParser
                     }
 
                     break;
+                case "zooflow.learnerSyncDiffMax":
+                    if (Int(1, int.MaxValue, "expected a positive number of records (default 100000)") is { } diffMax)
+                    {
+                        options = options with { LearnerSyncDiffMax = diffMax };
+                    }
+
+                    break;
                 case "dynamicConfigFile":
                     Error("dynamic reconfiguration is not supported: list the members as server.N lines in this file");
                     break;

@@ -130,7 +130,10 @@ public sealed class EnsembleServer : IAsyncDisposable
         // Ticks of the core: fine enough for election timers (finalizeWait 200 ms), coarse enough to cost nothing.
         var tickIntervalMs = Math.Clamp(_options.TickTimeMs / 20, 10, 50);
         var zabOptions = ZabOptions.FromZooKeeper(quorum.MyId, new Membership(quorum.VoterIds, quorum.ObserverIds), _options.TickTimeMs,
-            quorum.InitLimit, quorum.SyncLimit, tickIntervalMs, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+            quorum.InitLimit, quorum.SyncLimit, tickIntervalMs, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8))) with
+        {
+            DiffEntriesMax = _options.LearnerSyncDiffMax,
+        };
         // An ordinary peer frame holds one proposal (at most jute.maxbuffer) or a ping reply's session reports.
         var frameBytesMax = (int)Math.Min(int.MaxValue / 2, 16L * Math.Max(_options.JuteMaxBufferBytes, 1 << 20));
         _driver = new ZabDriver(zabOptions, _zabStore, quorum, frameBytesMax, _machine.PostControl, tickIntervalMs, _time,

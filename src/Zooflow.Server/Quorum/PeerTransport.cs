@@ -93,10 +93,7 @@ internal sealed class PeerTransport : IAsyncDisposable
         foreach (var (channel, port) in new[] { (PeerChannel.Quorum, self.QuorumPort), (PeerChannel.Election, self.ElectionPort) })
         {
             var address = _quorum.QuorumListenOnAllIPs ? IPAddress.Any : ResolveListenAddress(self.Host);
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(new IPEndPoint(address, port));
-            socket.Listen(64);
+            var socket = Network.ListenSockets.Listen(new IPEndPoint(address, port), 64);
             _listeners.Add(socket);
             QuorumLog.PeerListening(_logger, socket.LocalEndPoint!, channel);
             _tasks.Add(AcceptLoopAsync(socket, channel, _stop.Token));
