@@ -2,9 +2,11 @@
 # Installs the real peers the tests run against, from Debian's packages. Idempotent: does nothing when all are present.
 set -euo pipefail
 # javac (Java client compiled in the test run), zkCli.sh, cli_mt, kazoo, and the slf4j/log4j jars that give the
-# reference server a logging backend.
-# curl and bsdutils (logger): real clients of the http and syslog sources.
-packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd curl bsdutils nodejs)
+# reference server a logging backend. kcat: the independent Kafka client of the Kafka tests and bench; libsasl2-2:
+# Cyrus SASL for librdkafka builds linked against it.
+# curl and bsdutils (logger): real clients of the http and syslog sources. nodejs: avsc, the Avro RPC peer.
+# logrotate rotates the files the taildir end-to-end test tails.
+packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs logrotate)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

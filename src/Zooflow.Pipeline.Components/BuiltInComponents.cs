@@ -52,5 +52,9 @@ public static class BuiltInComponents
         {
             yield return type;
         }
+        foreach (var type in FileSourceComponents.All())
+        {
+            yield return type;
+        }
     }
 }

@@ -22,6 +22,8 @@ public sealed class LayeringTests
         ["Zooflow.Recipes"] = ["Zooflow.Client", "Zooflow.Common", "Zooflow.Jute"],
         ["Zooflow.Pipeline.Components"] = ["Zooflow.Common", "Zooflow.Pipeline"],
         ["Zooflow.Agent"] = ["Zooflow.Common", "Zooflow.Jute", "Zooflow.Pipeline", "Zooflow.Pipeline.Components", "Zooflow.Client", "Zooflow.Recipes"],
+
+        ["Zooflow.Pipeline.Kafka"] = ["Zooflow.Common", "Zooflow.Pipeline"],
     };
 
     public static TheoryData<string> Libraries() => new(Allowed.Keys);

@@ -64,7 +64,7 @@ internal static partial class AgentCommand
         void WaitForStop(object? sender, EventArgs e) => stopped.Wait(hostOptions.DrainTimeout + TimeSpan.FromSeconds(30));
         AppDomain.CurrentDomain.ProcessExit += WaitForStop;
 
-        await using var agent = new CoordinatedAgent(options, loggerFactory);
+        await using var agent = new CoordinatedAgent(options, loggerFactory, extraTypes: ComponentCatalog.Extra());
         MetricsServer? metrics = null;
         try
         {

@@ -110,7 +110,7 @@ internal static partial class AgentCommand
             return 1;
         }
         var counters = new CounterRegistry();
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(AgentComponents.All(null)));
+        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(ComponentCatalog.Extra()).Concat(AgentComponents.All(null)));
         var settings = new BuildSettings(options.Lenient, options.File.Name, loggerFactory, counters, TimeProvider.System);
         var lastWrite = options.File.LastWriteTimeUtc;
         var text = await File.ReadAllTextAsync(options.File.FullName, invocationCancellation);

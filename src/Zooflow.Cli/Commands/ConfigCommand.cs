@@ -293,7 +293,7 @@ internal static class ConfigCommand
     internal static AgentBuildResult Validate(string text, string location, string agentName, IReadOnlyDictionary<string, string> environment,
         IReadOnlyDictionary<string, string> defines, ILoggerFactory loggerFactory)
     {
-        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(AgentComponents.ForValidation(agentUsesService: true)));
+        var registry = ComponentRegistry.CreateDefault(BuiltInComponents.All().Concat(ComponentCatalog.Extra()).Concat(AgentComponents.ForValidation(agentUsesService: true)));
         var settings = new BuildSettings(false, location, loggerFactory, new CounterRegistry(), TimeProvider.System);
         return AgentLoader.Load(new ConfigSource(text, location, environment, defines), agentName, registry, settings);
     }

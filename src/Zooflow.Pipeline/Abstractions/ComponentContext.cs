@@ -58,6 +58,18 @@ public sealed class ComponentContext
     /// <summary>The errors recorded so far (shared with the whole configuration pass).</summary>
     public IReadOnlyList<ConfigError> Errors => _errors;
 
+    /// <summary>Where <see cref="AddWarning"/> records (the builder's warning list); null discards warnings, as for
+    /// the contexts of restarted instances whose warnings were already reported.</summary>
+    public List<ConfigError>? Warnings { get; init; }
+
+    /// <summary>Records a warning for <paramref name="key"/> (relative to the prefix): a setting that is accepted but
+    /// ignored, deprecated or translated, which does not stop the agent.</summary>
+    public void AddWarning(string key, string message)
+    {
+        var location = _properties.TryGetValue(key, out var value) ? value.Location : DefaultLocation ?? Prefix.TrimEnd('.');
+        Warnings?.Add(new ConfigError(Prefix + key, location, message));
+    }
+
     /// <summary>Records an error for <paramref name="key"/> (relative to the prefix).</summary>
     public void AddError(string key, string message)
     {

@@ -196,13 +196,13 @@ public static class AgentBuilder
             public bool Valid { get; } = valid && instance is not null;
         }
 
-        private ComponentContext Context(string prefix, IReadOnlyDictionary<string, ConfigValue> properties, string location, List<ConfigError> errors) =>
-            new(prefix, properties, errors, settings.LoggerFactory) { Counters = settings.Counters, Clock = settings.Clock, DefaultLocation = location };
+        private ComponentContext Context(string prefix, IReadOnlyDictionary<string, ConfigValue> properties, string location, List<ConfigError> errors, List<ConfigError>? warnings = null) =>
+            new(prefix, properties, errors, settings.LoggerFactory) { Counters = settings.Counters, Clock = settings.Clock, DefaultLocation = location, Warnings = warnings };
 
         private Built<T> Create<T>(ComponentKind kind, string name, string prefix, IReadOnlyDictionary<string, ConfigValue> properties, string location) where T : class
         {
             var errors = new List<ConfigError>();
-            var context = Context(prefix, properties, location, errors);
+            var context = Context(prefix, properties, location, errors, _warnings);
             var kindName = kind.ToString().ToLowerInvariant();
             if (!properties.TryGetValue("type", out var typeValue))
             {
@@ -264,7 +264,7 @@ public static class AgentBuilder
         {
             if (typeName.Contains("kafka", StringComparison.OrdinalIgnoreCase))
             {
-                return $". Kafka {kind.ToString().ToLowerInvariant()}s are not built into this agent (Flume itself accepts only the class name, e.g. org.apache.flume.sink.kafka.KafkaSink, not 'kafka')";
+                return $". Kafka {kind.ToString().ToLowerInvariant()}s come from Zooflow.Pipeline.Kafka (KafkaComponents.All(), registered by zooflow agent) under Flume's class names, e.g. org.apache.flume.sink.kafka.KafkaSink, org.apache.flume.source.kafka.KafkaSource, org.apache.flume.channel.kafka.KafkaChannel";
             }
             return "";
         }

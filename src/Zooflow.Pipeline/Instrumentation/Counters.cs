@@ -9,6 +9,7 @@ namespace Zooflow.Pipeline.Instrumentation;
 /// </summary>
 public abstract class ComponentCounter
 {
+    private readonly List<CounterAttribute> _extra = [];
     private long _startTime;
     private long _stopTime;
 
@@ -42,11 +43,40 @@ public abstract class ComponentCounter
     public void Stop(TimeProvider? clock = null) =>
         Interlocked.Exchange(ref _stopTime, (clock ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds());
 
+    /// <summary>
+    /// A component-specific attribute served after the standard ones, as Flume's specialised counters add theirs
+    /// (e.g. <c>KafkaSinkCounter</c>'s <c>RollbackCount</c> and <c>KafkaEventSendTimer</c>). Asking again for the same
+    /// name returns the same attribute, so a restarted component instance keeps counting where the old one stopped.
+    /// </summary>
+    public CounterAttribute Attribute(string name)
+    {
+        lock (_extra)
+        {
+            foreach (var attribute in _extra)
+            {
+                if (attribute.Name == name)
+                {
+                    return attribute;
+                }
+            }
+            var created = new CounterAttribute(name);
+            _extra.Add(created);
+            return created;
+        }
+    }
+
     /// <summary>The attributes with Flume's names and string values, in a stable order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Snapshot()
     {
         var list = new List<KeyValuePair<string, string>>(16);
         AddAttributes(list);
+        lock (_extra)
+        {
+            foreach (var attribute in _extra)
+            {
+                list.Add(Attr(attribute.Name, attribute.Value));
+            }
+        }
         list.Add(new("StartTime", StartTime.ToString(CultureInfo.InvariantCulture)));
         list.Add(new("StopTime", StopTime.ToString(CultureInfo.InvariantCulture)));
         list.Add(new("Type", Type));
@@ -58,6 +88,26 @@ public abstract class ComponentCounter
 
     /// <summary>Formats a counter.</summary>
     protected static KeyValuePair<string, string> Attr(string name, long value) => new(name, value.ToString(CultureInfo.InvariantCulture));
+}
+
+/// <summary>One extra counter attribute of a component (see <see cref="ComponentCounter.Attribute"/>); thread-safe.</summary>
+public sealed class CounterAttribute
+{
+    private long _value;
+
+    internal CounterAttribute(string name)
+    {
+        Name = name;
+    }
+
+    /// <summary>Flume's attribute name, e.g. <c>RollbackCount</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The current value.</summary>
+    public long Value => Interlocked.Read(ref _value);
+
+    /// <summary>Adds <paramref name="delta"/> (a count, or milliseconds for Flume's <c>...Timer</c> attributes).</summary>
+    public void Add(long delta) => Interlocked.Add(ref _value, delta);
 }
 
 /// <summary>Flume's <c>SourceCounter</c> (attribute names as in <c>SourceCounterMBean</c>).</summary>

@@ -1,0 +1,15 @@
+using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.Kafka;
+
+namespace Zooflow.Cli.Commands;
+
+/// <summary>
+/// The component types the CLI links beyond <c>Zooflow.Pipeline.Components</c> and <c>Zooflow.Agent</c>: every
+/// entry point that builds or validates an agent (file-configured agent, agent configured from the service,
+/// <c>config push</c> validation) offers the same set, so a configuration valid in one is valid in the others.
+/// </summary>
+internal static class ComponentCatalog
+{
+    /// <summary>Types of the optional component libraries (Kafka).</summary>
+    public static IEnumerable<ComponentType> Extra() => KafkaComponents.All();
+}
