@@ -6,7 +6,7 @@ set -euo pipefail
 # Cyrus SASL for librdkafka builds linked against it.
 # curl and bsdutils (logger): real clients of the http and syslog sources. nodejs: avsc, the Avro RPC peer.
 # logrotate rotates the files the taildir end-to-end test tails.
-packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs logrotate)
+packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java libcommons-cli-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs logrotate)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

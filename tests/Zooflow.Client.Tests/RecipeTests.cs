@@ -3,6 +3,7 @@ using System.Text;
 using Xunit;
 using Zooflow.Client.Tests.Infrastructure;
 using Zooflow.Recipes;
+using Zooflow.TestKit;
 
 namespace Zooflow.Client.Tests;
 

@@ -2,6 +2,7 @@ using System.Text;
 using Xunit;
 using Zooflow.Client.Tests.Infrastructure;
 using Zooflow.Jute;
+using Zooflow.TestKit;
 
 namespace Zooflow.Client.Tests;
 

@@ -37,27 +37,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public string Output
-    {
-        get
-        {
-            var text = new StringBuilder();
-            text.Append("--- stdout ---\n").Append(Tail(_process.StandardOutput)).Append("--- stderr ---\n").Append(Tail(_process.StandardError));
-            var log = Path.Combine(_dir, "server.log");
-            if (File.Exists(log))
-            {
-                try
-                {
-                    text.Append("--- server.log ---\n").Append(Tail(File.ReadAllText(log)));
-                }
-                catch (IOException)
-                {
-                }
-            }
-
-            return text.ToString();
-        }
-    }
+    public string Output => ServerProcesses.Describe(_process, _dir);
 
     /// <summary>The repository root (the folder holding Zooflow.slnx above the test assembly).</summary>
     public static string RepositoryRoot
@@ -120,44 +100,11 @@ public sealed class TestServer : IAsyncDisposable
             .Append(CultureInfo.InvariantCulture, $"tickTime={TickTimeMs}\n")
             .Append(CultureInfo.InvariantCulture, $"dataDir={dataDir}\n")
             .Append(CultureInfo.InvariantCulture, $"clientPort={port}\n")
-            .Append("clientPortAddress=127.0.0.1\n")
-            .Append("maxClientCnxns=0\n")
-            .Append("4lw.commands.whitelist=*\n")
-            .Append("extendedTypesEnabled=true\n");
-        if (kind == ServerKind.Zooflow)
-        {
-            cfg.Append("znode.container.checkIntervalMs=1000\n");
-        }
-
+            .Append("clientPortAddress=127.0.0.1\n");
+        ServerProcesses.AppendCommonConfig(cfg, kind);
         var cfgPath = Path.Combine(dir, "zoo.cfg");
         File.WriteAllText(cfgPath, cfg.ToString());
-        ProcessRunner process;
-        if (kind == ServerKind.ZooKeeper)
-        {
-            File.WriteAllText(Path.Combine(dir, "log4j.properties"), string.Join('\n',
-                "log4j.rootLogger=INFO, F",
-                "log4j.appender.F=org.apache.log4j.FileAppender",
-                "log4j.appender.F.File=" + Path.Combine(dir, "server.log"),
-                "log4j.appender.F.layout=org.apache.log4j.PatternLayout",
-                "log4j.appender.F.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{1} - %m%n",
-                ""));
-            var classpath = string.Join(':', dir, ZooKeeperJar, ZooKeeperJuteJar, "/usr/share/java/slf4j-log4j12.jar", "/usr/share/java/log4j-1.2.jar");
-            process = ProcessRunner.Start("/usr/bin/java",
-            [
-                "-Xmx1000m",
-                "-Dznode.container.checkIntervalMs=1000",
-                "-Dzookeeper.snapshot.trust.empty=true",
-                "-Dzookeeper.admin.enableServer=false",
-                "-cp", classpath,
-                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                cfgPath,
-            ], workingDirectory: dir);
-        }
-        else
-        {
-            process = ProcessRunner.Start("dotnet", [ZooflowCli, "server", cfgPath], workingDirectory: dir);
-        }
-
+        var process = ServerProcesses.Start(kind, dir, cfgPath);
         return new TestServer(kind, port, dir, process);
     }
 
@@ -232,8 +179,6 @@ public sealed class TestServer : IAsyncDisposable
 
         return Encoding.UTF8.GetString(reply.ToArray());
     }
-
-    private static string Tail(string s) => s.Length <= 6000 ? s : "...\n" + s[^6000..];
 
     public async ValueTask DisposeAsync()
     {
