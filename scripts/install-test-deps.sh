@@ -5,7 +5,8 @@ set -euo pipefail
 # reference server a logging backend. kcat: the independent Kafka client of the Kafka tests and bench; libsasl2-2:
 # Cyrus SASL for librdkafka builds linked against it.
 # curl and bsdutils (logger): real clients of the http and syslog sources. nodejs: avsc, the Avro RPC peer.
-# logrotate rotates the files the taildir end-to-end test tails.
+# logrotate rotates the files the taildir end-to-end test tails. commons-cli: ZooKeeper's TxnLogToolkit, which the
+# Jepsen-style test runs to read the reference's transaction logs.
 packages=(default-jdk-headless zookeeper zookeeper-bin libzookeeper-java libslf4j-java libcommons-cli-java liblog4j1.2-java python3-kazoo netcat-openbsd kcat libsasl2-2 curl bsdutils nodejs logrotate)
 missing=()
 for p in "${packages[@]}"; do

@@ -14,33 +14,7 @@ line_bytes=200
 work="$(mktemp -d /tmp/zooflow-bench-pipeline.XXXXXX)"
 pids=()
 
-cleanup() {
-  for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  done
-  if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-wait_port() { # port pid
-  for _ in $(seq 1 300); do
-    if ! kill -0 "$2" 2>/dev/null; then echo "process $2 exited before listening on $1" >&2; return 1; fi
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "nothing listens on $1" >&2; return 1
-}
-
-stop() { # pid
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
+source "$root/bench/lib.sh"
 
 if ! command -v syslog-ng >/dev/null; then
   echo "installing syslog-ng-core (Debian) for the comparison" >&2
@@ -58,19 +32,7 @@ cli="$root/src/Zooflow.Cli/bin/Release/net10.0/zooflow.dll"
 runner_flags="${BENCH_RUNNER_FLAGS-}"
 
 echo "generating $lines lines of $line_bytes bytes ..." >&2
-python3 - "$work/input.txt" "$lines" "$line_bytes" <<'PY'
-import sys
-path, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-filler = ("abcdefghijklmnopqrstuvwxyz0123456789" * 8)
-with open(path, "w") as f:
-    chunk = []
-    for i in range(n):
-        head = f"{i:010d} <13>bench zooflow line "
-        chunk.append(head + filler[: size - 1 - len(head)] + "\n")
-        if len(chunk) == 10000:
-            f.write("".join(chunk)); chunk = []
-    f.write("".join(chunk))
-PY
+generate_lines "$work/input.txt" "$lines" "$line_bytes"
 expected_bytes=$((lines * line_bytes))
 
 # (a) seq -> memory -> null ----------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Modes:
   file:    hard-links --input (pre-generated lines) to --target, the file the reader (--pid) tails, and times until the
            files under --output-dir hold --expected-bytes. Reports the total time from the link and the steady rate from
            the first output byte (so that a reader's polling interval before it notices the file does not count), CPU
-           per event over the whole phase, and peak RSS.
+           per event over the whole phase, and peak RSS. With several --pid (a flow of several processes, such as two
+           agents chained by avro), CPU and peak RSS are the sums over them.
   latency: appends --samples single lines to --target, one at a time at --spacing seconds, and times each until the
            output grew by that line; reports median and max.
   idle:    CPU used by --pid over --seconds while nothing is written (the cost of watching the files).
@@ -17,9 +18,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from measure import cpu_seconds, output_bytes, rss_kib  # noqa: E402
 
 
+def total_cpu(pids):
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 def run_file(a):
     lines = a.expected_bytes // a.line_bytes
-    cpu_start = cpu_seconds(a.pid)
+    cpu_start = total_cpu(a.pid)
     start = time.monotonic()
     os.link(a.input, a.target)
     deadline = start + a.timeout
@@ -37,7 +42,7 @@ def run_file(a):
         time.sleep(0.005)
     elapsed = now - start
     steady = now - first[0]
-    cpu = cpu_seconds(a.pid) - cpu_start
+    cpu = total_cpu(a.pid) - cpu_start
     steady_lines = (a.expected_bytes - first[1]) // a.line_bytes
     print(json.dumps({
         "seconds": round(elapsed, 3),
@@ -47,7 +52,7 @@ def run_file(a):
         "mb_per_s": round(a.expected_bytes / elapsed / 1e6, 1),
         "cpu_seconds": round(cpu, 2),
         "cpu_us_per_event": round(cpu / lines * 1e6, 2),
-        "peak_rss_mib": round(rss_kib(a.pid, "VmHWM") / 1024, 1),
+        "peak_rss_mib": round(sum(rss_kib(pid, "VmHWM") for pid in a.pid) / 1024, 1),
     }))
     return 0
 
@@ -76,9 +81,9 @@ def run_latency(a):
 
 
 def run_idle(a):
-    start = cpu_seconds(a.pid)
+    start = total_cpu(a.pid)
     time.sleep(a.seconds)
-    used = cpu_seconds(a.pid) - start
+    used = total_cpu(a.pid) - start
     print(json.dumps({"idle_cpu_percent": round(used / a.seconds * 100, 2)}))
     return 0
 
@@ -94,7 +99,7 @@ def main():
     p.add_argument("--samples", type=int, default=20)
     p.add_argument("--spacing", type=float, default=0.37)
     p.add_argument("--seconds", type=float, default=10)
-    p.add_argument("--pid", type=int, required=True)
+    p.add_argument("--pid", type=int, action="append", required=True, help="repeat for a flow of several processes")
     p.add_argument("--timeout", type=float, default=300)
     a = p.parse_args()
     sys.exit({"file": run_file, "latency": run_latency, "idle": run_idle}[a.mode](a))

@@ -3,7 +3,17 @@ namespace Zooflow.Storage;
 /// <summary>One transaction read back from the log. <see cref="Payload"/> is a fresh array owned by the caller.</summary>
 /// <param name="Zxid">The record's zxid.</param>
 /// <param name="Payload">The opaque bytes given to <see cref="TxnLog.AppendAsync"/>.</param>
-public readonly record struct LogRecord(long Zxid, ReadOnlyMemory<byte> Payload);
+public readonly record struct LogRecord(long Zxid, ReadOnlyMemory<byte> Payload)
+{
+    /// <summary>Where the record lies (set by <see cref="TxnLog.ReadFrom"/>).</summary>
+    public LogPosition Position { get; init; }
+}
+
+/// <summary>Where a record lies: the segment (named after its first zxid) and the offset of the record's header in it.
+/// The payload starts <see cref="TxnLog.RecordHeaderBytes"/> after <paramref name="Offset"/>.</summary>
+/// <param name="SegmentStartZxid">The first zxid of the segment, which is also its file name (<c>log.&lt;hex&gt;</c>).</param>
+/// <param name="Offset">Byte offset of the record in the segment file.</param>
+public readonly record struct LogPosition(long SegmentStartZxid, long Offset);
 
 /// <summary>A segment file of the log as currently known (durable records only).</summary>
 /// <param name="Path">Full path of <c>log.&lt;hex first zxid&gt;</c>.</param>

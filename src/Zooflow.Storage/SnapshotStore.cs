@@ -71,13 +71,19 @@ public sealed class SnapshotStore
     private int _tempCounter;
 
     /// <summary>Creates the store, creating <paramref name="directory"/> if missing and removing unfinished temp files.</summary>
-    public SnapshotStore(string directory, ILogger? logger = null)
+    /// <param name="directory">Where the files live.</param>
+    /// <param name="logger">Receives events 3010-3014.</param>
+    /// <param name="filePrefix">File name prefix before the hex zxid (default <c>snapshot.</c>; the file channel's
+    /// checkpoints use <c>checkpoint.</c>). Files with other names are ignored.</param>
+    public SnapshotStore(string directory, ILogger? logger = null, string filePrefix = FilePrefix)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(filePrefix);
         Directory = Path.GetFullPath(directory);
+        Prefix = filePrefix;
         _logger = logger ?? NullLogger.Instance;
         System.IO.Directory.CreateDirectory(Directory);
-        foreach (var temp in System.IO.Directory.EnumerateFiles(Directory, FilePrefix + "*" + TempSuffix))
+        foreach (var temp in System.IO.Directory.EnumerateFiles(Directory, Prefix + "*" + TempSuffix))
         {
             File.Delete(temp);
             StorageLogEvents.TempRemoved(_logger, temp);
@@ -86,6 +92,9 @@ public sealed class SnapshotStore
 
     /// <summary>The directory holding the snapshots (zoo.cfg <c>dataDir</c>).</summary>
     public string Directory { get; }
+
+    /// <summary>The file name prefix (<c>snapshot.</c> unless given).</summary>
+    public string Prefix { get; }
 
     /// <summary>
     /// Writes a snapshot for <paramref name="zxid"/>. <paramref name="writeBody"/> writes the body to the given stream
@@ -101,7 +110,7 @@ public sealed class SnapshotStore
             ThrowHelper.ThrowArgumentOutOfRange(nameof(zxid), zxid, "must not be negative");
         }
 
-        var finalPath = Path.Combine(Directory, FilePrefix + Zxid.ToHex(zxid));
+        var finalPath = Path.Combine(Directory, Prefix + Zxid.ToHex(zxid));
         var tempPath = $"{finalPath}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Interlocked.Increment(ref _tempCounter).ToString(CultureInfo.InvariantCulture)}{TempSuffix}";
         try
         {
@@ -146,9 +155,9 @@ public sealed class SnapshotStore
     public IReadOnlyList<SnapshotFileInfo> List()
     {
         var result = new List<SnapshotFileInfo>();
-        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, FilePrefix + "*"))
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, Prefix + "*"))
         {
-            if (Zxid.TryParseFileName(Path.GetFileName(path), FilePrefix, out var zxid))
+            if (Zxid.TryParseFileName(Path.GetFileName(path), Prefix, out var zxid))
             {
                 result.Add(new SnapshotFileInfo(path, zxid, new FileInfo(path).Length));
             }
@@ -196,13 +205,22 @@ public sealed class SnapshotStore
     /// </summary>
     /// <exception cref="ArgumentException">The name is not <c>snapshot.&lt;hex zxid&gt;</c>.</exception>
     /// <exception cref="StorageCorruptionException">The file fails verification; the message says why.</exception>
-    public static async Task<SnapshotFileInfo> ReadFileAsync(string path, Func<Stream, SnapshotFileInfo, CancellationToken, ValueTask> readBody, CancellationToken cancellationToken = default)
+    public static Task<SnapshotFileInfo> ReadFileAsync(string path, Func<Stream, SnapshotFileInfo, CancellationToken, ValueTask> readBody, CancellationToken cancellationToken = default) =>
+        ReadFileAsync(path, FilePrefix, readBody, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ReadFileAsync(string, Func{Stream, SnapshotFileInfo, CancellationToken, ValueTask}, CancellationToken)"/>
+    /// for a file named with another prefix (e.g. the file channel's <c>checkpoint.</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not <paramref name="filePrefix"/> followed by a hex zxid.</exception>
+    /// <exception cref="StorageCorruptionException">The file fails verification; the message says why.</exception>
+    public static async Task<SnapshotFileInfo> ReadFileAsync(string path, string filePrefix, Func<Stream, SnapshotFileInfo, CancellationToken, ValueTask> readBody, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(readBody);
         var full = Path.GetFullPath(path);
-        if (!Zxid.TryParseFileName(Path.GetFileName(full), FilePrefix, out var zxid))
+        if (!Zxid.TryParseFileName(Path.GetFileName(full), filePrefix, out var zxid))
         {
-            ThrowHelper.ThrowArgument(nameof(path), $"'{path}' is not named {FilePrefix}<hex zxid>");
+            ThrowHelper.ThrowArgument(nameof(path), $"'{path}' is not named {filePrefix}<hex zxid>");
         }
 
         var info = new SnapshotFileInfo(full, zxid, new FileInfo(full).Length);

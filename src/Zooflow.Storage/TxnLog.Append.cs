@@ -18,8 +18,14 @@ public sealed partial class TxnLog
     private bool _stopping;
     private Exception? _writerFault;
 
+    /// <summary>Zero block for ZeroFillPreallocation; only touched under <c>_io</c>.</summary>
+    private byte[]? _zeros;
+
     /// <summary>Only touched under <c>_io</c>.</summary>
     private ActiveSegment? _active;
+
+    /// <summary>Set under <c>_io</c> once the active segment is closed for good.</summary>
+    private bool _closed;
 
     private long _appendCount;
     private long _batchCount;
@@ -50,6 +56,44 @@ public sealed partial class TxnLog
             return ValueTask.FromCanceled(cancellationToken);
         }
 
+        return new ValueTask(Enqueue(zxid, payload).Completion.Task);
+    }
+
+    /// <summary>
+    /// <see cref="AppendAsync"/> that also reports where the record was written, so it can be read back directly
+    /// (the payload starts <see cref="RecordHeaderBytes"/> after <see cref="LogPosition.Offset"/>).
+    /// </summary>
+    /// <inheritdoc cref="AppendAsync" select="param|exception"/>
+    public ValueTask<LogPosition> AppendLocatedAsync(long zxid, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<LogPosition>(cancellationToken);
+        }
+
+        return new ValueTask<LogPosition>(Enqueue(zxid, payload).Completion.Task);
+    }
+
+    /// <summary>
+    /// Flushes the active segment to disk now (fdatasync or fsync as configured). For callers that run with
+    /// <see cref="TxnLogOptions.ForceSync"/> off and flush periodically instead (Flume's <c>fsyncInterval</c>); a segment
+    /// that is closed is flushed when it closes.
+    /// </summary>
+    /// <exception cref="IOException">The flush failed.</exception>
+    public void Sync()
+    {
+        lock (_io)
+        {
+            ThrowIfDisposedUnderIo();
+            if (_active is { } active)
+            {
+                Flush(active.Handle);
+            }
+        }
+    }
+
+    private PendingAppend Enqueue(long zxid, ReadOnlyMemory<byte> payload)
+    {
         if (payload.Length > _options.RecordBytesMax)
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(payload), payload.Length, $"length must be at most RecordBytesMax ({_options.RecordBytesMax}) for zxid {Zxid.Format(zxid)}");
@@ -83,7 +127,7 @@ public sealed partial class TxnLog
             }
         }
 
-        return new ValueTask(pending.Completion.Task);
+        return pending;
     }
 
     /// <summary>Stops accepting appends, waits until every queued append is written, and closes the active segment.</summary>
@@ -117,6 +161,7 @@ public sealed partial class TxnLog
         {
             CloseActive(trimPadding: true);
             _batchBuffer.Dispose();
+            _closed = true;
         }
     }
 
@@ -216,7 +261,7 @@ public sealed partial class TxnLog
                     Interlocked.Increment(ref _batchCount);
                     foreach (var pending in batch)
                     {
-                        pending.Completion.TrySetResult();
+                        pending.Completion.TrySetResult(new LogPosition(segment!.StartZxid, pending.Offset));
                     }
                 }
                 else
@@ -273,17 +318,23 @@ public sealed partial class TxnLog
 
         _active ??= CreateSegment(batch[0].Zxid);
         _batchBuffer.Clear();
+        var active = _active;
         foreach (var pending in batch)
         {
+            pending.Offset = active.WriteOffset + _batchBuffer.WrittenCount;
             LogFormat.WriteRecord(_batchBuffer, pending.Zxid, pending.Payload.Span);
         }
 
-        var active = _active;
         active.FailedOffset = active.WriteOffset;
+        if (_options.ZeroFillPreallocation)
+        {
+            ZeroFill(active, active.WriteOffset + _batchBuffer.WrittenCount);
+        }
+
         RandomAccess.Write(active.Handle, _batchBuffer.WrittenSpan, active.WriteOffset);
         if (_options.ForceSync)
         {
-            RandomAccess.FlushToDisk(active.Handle);
+            Flush(active.Handle);
             Interlocked.Increment(ref _fsyncCount);
             if (!active.DirectorySynced)
             {
@@ -295,6 +346,58 @@ public sealed partial class TxnLog
 
         active.WriteOffset += _batchBuffer.WrittenCount;
         active.HasDurableRecords = true;
+    }
+
+    /// <summary>
+    /// Writes zeros from the zero-filled end up to past <paramref name="needed"/>, in PreallocateBytes steps. Best effort:
+    /// on a nearly full disk the preallocation fails but the (smaller) batch may still fit, so the batch is written
+    /// anyway and preallocation is tried again with the next one.
+    /// </summary>
+    private void ZeroFill(ActiveSegment active, long needed)
+    {
+        // Never below the write offset: everything before it is records (after a failed fill, ZeroFilledEnd lags behind).
+        active.ZeroFilledEnd = Math.Max(active.ZeroFilledEnd, active.WriteOffset);
+        if (active.ZeroFilledEnd >= needed || _options.PreallocateBytes == 0)
+        {
+            return;
+        }
+
+        _zeros ??= new byte[(int)Math.Min(_options.PreallocateBytes, 1024 * 1024)];
+        var target = needed + _options.PreallocateBytes;
+        try
+        {
+            while (active.ZeroFilledEnd < target)
+            {
+                var count = (int)Math.Min(_zeros.Length, target - active.ZeroFilledEnd);
+                RandomAccess.Write(active.Handle, _zeros.AsSpan(0, count), active.ZeroFilledEnd);
+                active.ZeroFilledEnd += count;
+            }
+        }
+        catch (IOException)
+        {
+            // Out of space for the padding. Give back what the failed step took (only zeros beyond the records), so the
+            // last free blocks go to the records themselves.
+            try
+            {
+                RandomAccess.SetLength(active.Handle, active.ZeroFilledEnd);
+            }
+            catch (IOException)
+            {
+                // The zeros stay: valid end-of-records padding.
+            }
+        }
+    }
+
+    private void Flush(SafeFileHandle handle)
+    {
+        if (_options.UseDataSync)
+        {
+            FileSync.DataSync(handle);
+        }
+        else
+        {
+            RandomAccess.FlushToDisk(handle);
+        }
     }
 
     private ActiveSegment CreateSegment(long startZxid)
@@ -310,11 +413,12 @@ public sealed partial class TxnLog
         SafeFileHandle? handle = null;
         try
         {
-            handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, _options.PreallocateBytes);
+            var fallocate = _options.ZeroFillPreallocation ? 0 : _options.PreallocateBytes;
+            handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, fallocate);
             Span<byte> header = stackalloc byte[LogFormat.FileHeaderBytes];
             LogFormat.WriteFileHeader(header, _options.DatabaseId);
             RandomAccess.Write(handle, header, 0);
-            return new ActiveSegment(handle, new SegmentState(path, startZxid), LogFormat.FileHeaderBytes);
+            return new ActiveSegment(handle, new SegmentState(path, startZxid), LogFormat.FileHeaderBytes) { ZeroFilledEnd = LogFormat.FileHeaderBytes };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -392,10 +496,17 @@ public sealed partial class TxnLog
             {
                 RandomAccess.SetLength(active.Handle, active.WriteOffset);
             }
+
+            if (!_options.ForceSync && active.HasDurableRecords)
+            {
+                // Without per-batch flushes (periodic Sync instead), a segment is made durable when it closes.
+                Flush(active.Handle);
+            }
         }
         catch (IOException)
         {
-            // Zero padding is valid format; keeping it is harmless.
+            // Zero padding is valid format; keeping it is harmless. A failed final flush of an unsynced log loses
+            // nothing a process crash would not (the data is in the page cache); ForceSync=false accepts that.
         }
         finally
         {
@@ -425,7 +536,10 @@ public sealed partial class TxnLog
 
         public ReadOnlyMemory<byte> Payload { get; } = payload;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Where the writer put the record; set under <c>_io</c> before completion.</summary>
+        public long Offset { get; set; }
+
+        public TaskCompletionSource<LogPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class ActiveSegment(SafeFileHandle handle, SegmentState segment, long writeOffset)
@@ -441,5 +555,8 @@ public sealed partial class TxnLog
         public bool HasDurableRecords { get; set; }
 
         public bool DirectorySynced { get; set; }
+
+        /// <summary>With ZeroFillPreallocation: offset up to which the file holds written zeros or records.</summary>
+        public long ZeroFilledEnd { get; set; }
     }
 }

@@ -5,7 +5,7 @@ namespace Zooflow.Storage;
 /// <summary>Start-up verification and repair of the segments (see the format and recovery rules on <see cref="TxnLog"/>).</summary>
 public sealed partial class TxnLog
 {
-    private static (List<SegmentState> Segments, LogRecoveryReport Report) Recover(string directory, ILogger logger)
+    private static (List<SegmentState> Segments, LogRecoveryReport Report) Recover(string directory, bool setAsideAfterCorruption, ILogger logger)
     {
         var segments = new List<SegmentState>();
         var truncations = new List<LogTruncation>();
@@ -34,7 +34,7 @@ public sealed partial class TxnLog
                 {
                     var nonZeroEnd = cursor.FindEndOfNonZero(0);
                     cursor.Dispose();
-                    stopCause = $"it follows {Path.GetFileName(path)}, whose header is invalid";
+                    stopCause = setAsideAfterCorruption ? $"it follows {Path.GetFileName(path)}, whose header is invalid" : null;
                     if (nonZeroEnd < 0)
                     {
                         File.Delete(path);
@@ -95,7 +95,7 @@ public sealed partial class TxnLog
 
             if (problem is not null)
             {
-                stopCause = $"it follows the corruption at {Path.GetFileName(path)}:{badOffset}";
+                stopCause = setAsideAfterCorruption ? $"it follows the corruption at {Path.GetFileName(path)}:{badOffset}" : null;
                 if (count == 0)
                 {
                     File.Delete(path);

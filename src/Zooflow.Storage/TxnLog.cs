@@ -35,13 +35,18 @@ namespace Zooflow.Storage;
 /// the cause is gone. After a failure the next append may reuse the failed zxids (they were never durable).</para>
 /// <para><b>Recovery</b> (<see cref="Open"/>): every segment is read and verified. At the first torn or corrupt record the
 /// segment is truncated there; later segments are renamed to <c>log.&lt;hex&gt;.dropped</c> (kept for inspection, ignored
-/// afterwards) because the log must stay gap-free; segments without records are deleted. Everything done is logged
+/// afterwards) because the log must stay gap-free (unless <see cref="TxnLogOptions.SetAsideAfterCorruption"/> is false:
+/// then they are kept and verified in turn); segments without records are deleted. Everything done is logged
 /// (event 3001/3002) and returned in <see cref="Recovery"/>. Recovery never throws for bad content, so a damaged log can
 /// never cause a crash loop; it throws only for I/O errors on the directory itself.</para>
 /// <para><b>Thread-safety.</b> <see cref="AppendAsync"/>, <see cref="ReadFrom"/>, the properties and
 /// <see cref="RollSegment"/> may be called concurrently. Readers see only durable (acknowledged) records as of the call to
-/// <see cref="ReadFrom"/>. <see cref="TruncateAfter"/> and <see cref="PurgeSegmentsBefore"/> require that no append is
-/// pending and that no reader is iterating the affected segments.</para>
+/// <see cref="ReadFrom"/>. <see cref="TruncateAfter"/> requires that no append is pending; it and
+/// <see cref="PurgeSegmentsBefore"/> require that no reader is iterating the affected segments (purging never deletes
+/// the newest or the active segment, so appends may be pending meanwhile).</para>
+/// <para><b>Positions.</b> <see cref="AppendLocatedAsync"/> and <see cref="ReadFrom"/> report where a record lies
+/// (<see cref="LogPosition"/>: the segment's first zxid and the record's offset), so a caller can read one record back
+/// directly; its payload starts <see cref="RecordHeaderBytes"/> after that offset.</para>
 /// <para>The caller must also hold the directory's <see cref="DataDirectoryLock"/>; the log does not take it, because
 /// <c>dataLogDir</c> and <c>dataDir</c> may be the same directory.</para>
 /// </remarks>
@@ -57,6 +62,9 @@ public sealed partial class TxnLog : IAsyncDisposable, IDisposable
     private readonly object _io = new();
 
     private readonly List<SegmentState> _segments;
+
+    /// <summary>Bytes of a record's header (crc, length, zxid) before its payload.</summary>
+    public const int RecordHeaderBytes = LogFormat.RecordHeaderBytes;
 
     private TxnLog(TxnLogOptions options, ILogger logger, List<SegmentState> segments, LogRecoveryReport report)
     {
@@ -128,7 +136,7 @@ public sealed partial class TxnLog : IAsyncDisposable, IDisposable
         var directory = Path.GetFullPath(options.Directory);
         options = options with { Directory = directory };
         System.IO.Directory.CreateDirectory(directory);
-        var (segments, report) = Recover(directory, logger);
+        var (segments, report) = Recover(directory, options.SetAsideAfterCorruption, logger);
         StorageLogEvents.LogOpened(logger, directory, report.SegmentCount, report.RecordCount, Zxid.Format(report.FirstZxid), Zxid.Format(report.LastZxid));
         return new TxnLog(options, logger, segments, report);
     }
@@ -343,7 +351,7 @@ public sealed partial class TxnLog : IAsyncDisposable, IDisposable
                 previous = cursor.Zxid;
                 if (cursor.Zxid >= fromZxid)
                 {
-                    yield return new LogRecord(cursor.Zxid, cursor.Payload.ToArray());
+                    yield return new LogRecord(cursor.Zxid, cursor.Payload.ToArray()) { Position = new LogPosition(segment.StartZxid, cursor.RecordOffset) };
                 }
             }
         }
@@ -380,6 +388,8 @@ public sealed partial class TxnLog : IAsyncDisposable, IDisposable
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_stopping, this);
+
+    private void ThrowIfDisposedUnderIo() => ObjectDisposedException.ThrowIf(_closed, this);
 
     /// <summary>Mutable bookkeeping of one segment; fields change only under <c>_gate</c>.</summary>
     private sealed class SegmentState(string path, long startZxid)

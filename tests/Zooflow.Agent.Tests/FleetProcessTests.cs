@@ -8,6 +8,7 @@ using Zooflow.Agent.Tests.Infrastructure;
 using Zooflow.Client;
 using Zooflow.Recipes;
 using Zooflow.TestKit;
+using AgentProcess = Zooflow.Agent.Tests.Infrastructure.AgentProcess;
 
 namespace Zooflow.Agent.Tests;
 

@@ -24,6 +24,8 @@ public sealed class LayeringTests
         ["Zooflow.Agent"] = ["Zooflow.Common", "Zooflow.Jute", "Zooflow.Pipeline", "Zooflow.Pipeline.Components", "Zooflow.Client", "Zooflow.Recipes"],
 
         ["Zooflow.Pipeline.Kafka"] = ["Zooflow.Common", "Zooflow.Pipeline"],
+
+        ["Zooflow.Pipeline.FileChannel"] = ["Zooflow.Common", "Zooflow.Pipeline", "Zooflow.Storage"],
     };
 
     public static TheoryData<string> Libraries() => new(Allowed.Keys);

@@ -18,6 +18,8 @@ namespace Zooflow.Jepsen.Tests;
 /// in all on a quiet machine); <c>ZOOFLOW_JEPSEN_SEED</c> fixes the seed (default: a fresh one, printed). A failure
 /// prints the seed, the command that reruns it, the violations with the ops involved, the nemesis log, and keeps the
 /// history and every member's log on disk.</para>
+/// <para>A ZooKeeper run that fails only because of ZooKeeper 3.8.0's own data-loss bug (every member the durability
+/// check names shows it in its files, <see cref="ZooKeeperKnownBugs"/>) skips with that evidence instead of failing.</para>
 /// </remarks>
 public sealed class EnsembleFaultTests(ITestOutputHelper output)
 {
@@ -114,7 +116,7 @@ public sealed class EnsembleFaultTests(ITestOutputHelper output)
         }
         catch (EnsembleNotSupportedException e)
         {
-            Assert.Skip(e.Message);
+            Assert.Skip("awaiting Zooflow's ensemble mode (issue 5, branch ensemble), not in this build: " + e.Message);
             return;
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Xunit;
+using Zooflow.TestKit;
 using static Zooflow.Storage.Tests.Support;
 
 namespace Zooflow.Storage.Tests;

@@ -1,4 +1,5 @@
 using Zooflow.Pipeline.Abstractions;
+using Zooflow.Pipeline.FileChannel;
 using Zooflow.Pipeline.Kafka;
 
 namespace Zooflow.Cli.Commands;
@@ -10,6 +11,6 @@ namespace Zooflow.Cli.Commands;
 /// </summary>
 internal static class ComponentCatalog
 {
-    /// <summary>Types of the optional component libraries (Kafka).</summary>
-    public static IEnumerable<ComponentType> Extra() => KafkaComponents.All();
+    /// <summary>Types of the optional component libraries (file channel, Kafka).</summary>
+    public static IEnumerable<ComponentType> Extra() => FileChannelComponents.All().Concat(KafkaComponents.All());
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Zooflow.Common;
 using Zooflow.Pipeline.Abstractions;
 using Zooflow.Pipeline.Instrumentation;
 
@@ -52,7 +53,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     private const int SlotSize = 100;
 
     private readonly Lock _lock = new();
-    private readonly EventDeque _queue;
+    private readonly Deque<Event> _queue;
     private readonly long _byteSlotsCapacity;
     private readonly ChannelCounter _counter;
     private readonly TimeProvider _clock;
@@ -60,9 +61,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     private long _reservedTakes;
     private long _usedByteSlots;
     private TaskCompletionSource _space = NewSignal();
-    private TaskCompletionSource _events = NewSignal();
-    private bool _eventsAwaited;
-    private long _putGeneration;
+    private readonly PutSignal _puts = new();
 
     /// <summary>Creates a memory channel.</summary>
     public MemoryChannel(string name, MemoryChannelOptions options, ChannelCounter? counter = null, TimeProvider? clock = null, ILogger? logger = null)
@@ -72,7 +71,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
         _counter = counter ?? new ChannelCounter(name);
         _clock = clock ?? TimeProvider.System;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        _queue = new EventDeque((int)Math.Min(options.Capacity, 1024));
+        _queue = new Deque<Event>((int)Math.Min(options.Capacity, 1024));
         var bytes = options.ByteCapacity <= 0 ? 200L * 1024 * 1024 * 1024 : options.ByteCapacity;
         _byteSlotsCapacity = Math.Max(1, (long)(bytes * (1 - options.ByteCapacityBufferPercentage / 100.0)) / SlotSize);
         _counter.Bind(() => Size, options.Capacity);
@@ -115,7 +114,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
         {
             lock (_lock)
             {
-                return _putGeneration;
+                return _puts.Generation;
             }
         }
     }
@@ -125,12 +124,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
     {
         lock (_lock)
         {
-            if (_putGeneration != afterGeneration)
-            {
-                return Task.CompletedTask;
-            }
-            _eventsAwaited = true;
-            return _events.Task.WaitAsync(cancellationToken);
+            return _puts.WaitAsync(afterGeneration, cancellationToken);
         }
     }
 
@@ -175,13 +169,7 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
                 _queue.AddLast(e);
             }
             _usedByteSlots += slots;
-            _putGeneration++;
-            if (_eventsAwaited)
-            {
-                wake = _events;
-                _events = NewSignal();
-                _eventsAwaited = false;
-            }
+            wake = _puts.Advance();
         }
         wake?.TrySetResult();
         return true;
@@ -311,53 +299,5 @@ public sealed class MemoryChannel : IChannel, ITransactionCapacity, IChannelEven
 
         private static ChannelFullException Full() =>
             new("Space for commit to queue couldn't be acquired. Sinks are likely not keeping up with sources, or the buffer size is too tight");
-    }
-}
-
-/// <summary>A growable ring buffer of events with O(1) operations at both ends. Not thread-safe.</summary>
-internal sealed class EventDeque(int initialCapacity)
-{
-    private Event[] _items = new Event[Math.Max(4, initialCapacity)];
-    private int _head;
-
-    public int Count { get; private set; }
-
-    public void AddLast(Event e)
-    {
-        EnsureRoom();
-        _items[(_head + Count) % _items.Length] = e;
-        Count++;
-    }
-
-    public void AddFirst(Event e)
-    {
-        EnsureRoom();
-        _head = (_head - 1 + _items.Length) % _items.Length;
-        _items[_head] = e;
-        Count++;
-    }
-
-    public Event RemoveFirst()
-    {
-        var e = _items[_head];
-        _items[_head] = null!;
-        _head = (_head + 1) % _items.Length;
-        Count--;
-        return e;
-    }
-
-    private void EnsureRoom()
-    {
-        if (Count < _items.Length)
-        {
-            return;
-        }
-        var bigger = new Event[_items.Length * 2];
-        for (var i = 0; i < Count; i++)
-        {
-            bigger[i] = _items[(_head + i) % _items.Length];
-        }
-        _items = bigger;
-        _head = 0;
     }
 }

@@ -43,6 +43,7 @@ public static class AgentBuilder
             }
 
             var channels = BuildChannels(agent);
+            CheckOwnedDirectories(channels);
             var sources = BuildSources(agent, channels);
             var sinks = BuildSinks(agent, channels);
             var groups = BuildGroups(agent, sinks);
@@ -270,6 +271,40 @@ public static class AgentBuilder
         }
 
         private sealed record ChannelState(ChannelPlan? Plan, bool Valid);
+
+        /// <summary>Two channels (e.g. file channels) may not own the same directory: both would lock it, and their data
+        /// files would mix. Reported on the later channel's key, naming the earlier one's key and location.</summary>
+        private void CheckOwnedDirectories(Dictionary<string, ChannelState> channels)
+        {
+            var owners = new Dictionary<string, (ChannelPlan Plan, string Key)>(StringComparer.Ordinal);
+            foreach (var state in channels.Values)
+            {
+                if (state.Plan?.Instance is not IDirectoryOwner owner)
+                {
+                    continue;
+                }
+                var plan = state.Plan;
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var directory in owner.OwnedDirectories)
+                {
+                    var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory.Path));
+                    if (!seen.Add(path))
+                    {
+                        continue;
+                    }
+                    if (owners.TryGetValue(path, out var first))
+                    {
+                        var location = plan.Section.Properties.TryGetValue(directory.Key, out var v) ? v.Location : plan.Section.Location;
+                        var firstLocation = first.Plan.Section.Properties.TryGetValue(first.Key, out var f) ? f.Location : $"default, {first.Plan.Section.Location}";
+                        var written = plan.Section.Properties.ContainsKey(directory.Key) ? "" : " (the default)";
+                        _errors.Add(new ConfigError(plan.Section.Prefix + directory.Key, location,
+                            $"directory '{path}'{written} is also used by channel '{first.Plan.Name}' ({first.Plan.Section.Prefix}{first.Key} at {firstLocation}); two channels may not share directories (allowed: a directory of its own for each channel's checkpointDir, backupCheckpointDir and dataDirs)"));
+                        continue;
+                    }
+                    owners[path] = (plan, directory.Key);
+                }
+            }
+        }
 
         private Dictionary<string, ChannelState> BuildChannels(AgentConfiguration agent)
         {

@@ -126,7 +126,11 @@ public sealed class AgentHost : IAsyncDisposable
             foreach (var name in _channels.Keys.Where(n => !keepChannels.Contains(n)).ToList())
             {
                 var lost = _channels[name].Instance.Size;
-                if (lost > 0)
+                if (lost > 0 && _channels[name].Instance is IDurableChannel)
+                {
+                    _logger.LogInformation(new EventId(2508, "DurableChannelReplaced"), "Channel {Channel} is removed or changed; its {Events} events stay on disk for a channel that opens the same directories", name, lost);
+                }
+                else if (lost > 0)
                 {
                     _logger.LogWarning(new EventId(2501, "ChannelReplaced"), "Channel {Channel} is removed or changed; its {Events} events are dropped", name, lost);
                 }

@@ -21,9 +21,12 @@ public sealed record MemberSnapshot(
 /// </summary>
 public static class Durability
 {
+    /// <summary>The report's <see cref="CheckReport.Name"/>.</summary>
+    public const string Name = "durability";
+
     public static CheckReport Check(IReadOnlyList<JepsenOp> ops, IReadOnlyList<MemberSnapshot> snapshots, long originTicks)
     {
-        var report = new CheckReport("durability");
+        var report = new CheckReport(Name);
         if (snapshots.Count == 0)
         {
             report.Violation("no member could be read after the heal");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Zooflow.Client;
 using Zooflow.Jute;
 using Zooflow.TestKit.Linearizability;
@@ -79,7 +80,7 @@ public sealed record JepsenReport(string Summary, IReadOnlyList<CheckReport> Che
 /// One Jepsen-style run: start the ensemble, create the registers, run the clients while the nemesis injects faults,
 /// heal everything, read every member's final state, and check the history.
 /// </summary>
-public static class JepsenRun
+public static partial class JepsenRun
 {
     /// <exception cref="EnsembleNotSupportedException">The server cannot run an ensemble (the caller skips).</exception>
     public static async Task<JepsenReport> RunAsync(JepsenOptions options, Action<string> log, CancellationToken cancellationToken)
@@ -205,7 +206,7 @@ public static class JepsenRun
         string? knownBug = null;
         if (!passed && options.Kind == ServerKind.ZooKeeper && options.DiagnoseReferenceBugs)
         {
-            knownBug = await FindKnownZooKeeperBugAsync(ensemble, cancellationToken);
+            knownBug = await FindKnownZooKeeperBugAsync(ensemble, checks.Single(c => c.Name == Durability.Name), cancellationToken);
             if (knownBug is not null)
             {
                 details.Append("--- known ZooKeeper bug ---\n").Append(knownBug).Append('\n');
@@ -217,25 +218,50 @@ public static class JepsenRun
 
     /// <summary>
     /// ZooKeeper 3.8.0 loses transactions on a follower whose leader connection breaks while it still has proposals to
-    /// log (ZOOKEEPER-4541/ZOOKEEPER-4712, see <see cref="ZooKeeperTxnLogs"/>); our faults trigger it now and then. When a
-    /// member's own transaction log proves it skipped committed zxids, the failure is that bug, not the harness.
+    /// log (ZOOKEEPER-4541/ZOOKEEPER-4712, see <see cref="ZooKeeperKnownBugs"/>); our faults trigger it now and then. A
+    /// failed run is put down to that bug only when the durability check failed and every member it names as lacking an
+    /// acknowledged write (or disagreeing) carries the bug's evidence in its own log files; otherwise null.
     /// </summary>
-    private static async Task<string?> FindKnownZooKeeperBugAsync(TestEnsemble ensemble, CancellationToken cancellationToken)
+    private static async Task<string?> FindKnownZooKeeperBugAsync(TestEnsemble ensemble, CheckReport durability, CancellationToken cancellationToken)
     {
-        var evidence = new StringBuilder();
+        if (durability.Violations.Count == 0)
+        {
+            return null;
+        }
+
+        var evidence = new Dictionary<int, IReadOnlyList<string>>();
         foreach (var id in ensemble.MemberIds)
         {
-            foreach (var gap in await ZooKeeperTxnLogs.FindGapsAsync(ensemble.MemberDataDirectory(id), cancellationToken))
+            if (await ZooKeeperKnownBugs.FindEvidenceAsync(ensemble.MemberDirectory(id), cancellationToken) is { Count: > 0 } found)
             {
-                evidence.Append(CultureInfo.InvariantCulture, $"member {id} {gap}\n");
+                evidence[id] = found;
             }
         }
 
-        return evidence.Length == 0
-            ? null
-            : "ZooKeeper 3.8.0 bug ZOOKEEPER-4712 (ZOOKEEPER-4541) reproduced: a follower's transaction log skips zxids the ensemble committed, "
-              + "so after a restart that member lacks them (the reference failed, not the harness):\n" + evidence;
+        foreach (var violation in durability.Violations)
+        {
+            var named = MemberPattern().Matches(violation).Select(m => int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture));
+            if (!named.Any(evidence.ContainsKey))
+            {
+                return null;
+            }
+        }
+
+        var text = new StringBuilder("ZooKeeper 3.8.0 bug ZOOKEEPER-4712 (ZOOKEEPER-4541) reproduced: every member that lost or disagrees on "
+            + "acknowledged writes shows the bug in its own files (the reference failed, not the harness):\n");
+        foreach (var (id, lines) in evidence)
+        {
+            foreach (var line in lines)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"member {id} {line}\n");
+            }
+        }
+
+        return text.ToString();
     }
+
+    [GeneratedRegex(@"member (\d+)", RegexOptions.CultureInvariant)]
+    private static partial Regex MemberPattern();
 
     /// <summary>Enough registers for the run at the clients' highest plausible rate (the last one is reused beyond).</summary>
     private static int EstimateRegisters(JepsenOptions options)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Xunit;
+using Zooflow.TestKit;
 
 namespace Zooflow.Pipeline.Tests.EndToEnd;
 

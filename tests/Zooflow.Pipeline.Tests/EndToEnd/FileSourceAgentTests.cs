@@ -4,6 +4,7 @@ using Xunit;
 using Zooflow.Pipeline.Components.Sources.Spooldir;
 using Zooflow.Pipeline.Components.Sources.Taildir;
 using Zooflow.Pipeline.Tests.Components;
+using Zooflow.TestKit;
 
 namespace Zooflow.Pipeline.Tests.EndToEnd;
 

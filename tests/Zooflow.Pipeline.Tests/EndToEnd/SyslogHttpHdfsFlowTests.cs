@@ -104,7 +104,7 @@ public sealed class SyslogHttpHdfsFlowTests
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
             await E2E.WaitForCountAsync(() => HdfsLines(output).Count, sent.Count, first, "events flushed to the in-use file");
 
-            first.Kill();
+            await first.KillAsync();
         }
         finally
         {

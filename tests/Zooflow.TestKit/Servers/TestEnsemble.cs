@@ -124,16 +124,23 @@ public sealed class TestEnsemble : IEnsemble
         MemberIds = [.. members.Select(m => m.Id)];
     }
 
+    /// <inheritdoc/>
     public ServerKind Kind { get; }
 
+    /// <inheritdoc/>
     public int Size => _options.Size;
 
+    /// <inheritdoc/>
     public IReadOnlyList<int> MemberIds { get; }
 
+    /// <inheritdoc/>
     public string ConnectString => string.Join(',', _members.Select(m => MemberConnectString(m.Id)));
 
+    /// <inheritdoc/>
     public string RootDirectory { get; }
 
+    /// <summary>Leave <see cref="RootDirectory"/> (configs, data, logs) on disk at dispose, e.g. after a failed check;
+    /// false by default.</summary>
     public bool KeepFiles { get; set; }
 
     /// <summary>The options the ensemble runs with.</summary>
@@ -184,17 +191,26 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public string MemberConnectString(int id) => "127.0.0.1:" + Get(id).ClientPort.ToString(CultureInfo.InvariantCulture);
 
+    /// <inheritdoc/>
     public int ClientPort(int id) => Get(id).ClientPort;
 
-    /// <summary>The member's <c>dataDir</c>.</summary>
+    /// <summary>The member's own directory under <see cref="RootDirectory"/>: its <c>zoo.cfg</c>, its <c>data</c>
+    /// directory and, for ZooKeeper, its <c>server.log</c>.</summary>
+    public string MemberDirectory(int id) => Get(id).Dir;
+
+    /// <summary>The member's <c>dataDir</c> (<c>myid</c>, <c>version-2/</c>).</summary>
     public string MemberDataDirectory(int id) => Path.Combine(Get(id).Dir, "data");
 
+    /// <inheritdoc/>
     public bool IsRunning(int id) => Get(id).Process is { HasExited: false };
 
+    /// <inheritdoc/>
     public bool IsPaused(int id) => Get(id).Paused;
 
+    /// <inheritdoc/>
     public async Task<MemberStatus> StatusAsync(int id, CancellationToken cancellationToken)
     {
         var member = Get(id);
@@ -227,15 +243,18 @@ public sealed class TestEnsemble : IEnsemble
         return new MemberStatus(id, parsed, zxid);
     }
 
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<MemberStatus>> StatusAllAsync(CancellationToken cancellationToken) =>
         await Task.WhenAll(MemberIds.Select(id => StatusAsync(id, cancellationToken)));
 
+    /// <inheritdoc/>
     public async Task<int?> FindLeaderAsync(CancellationToken cancellationToken)
     {
         var leaders = (await StatusAllAsync(cancellationToken)).Where(s => s.Mode == MemberMode.Leader).ToList();
         return leaders.Count == 1 ? leaders[0].Id : null;
     }
 
+    /// <inheritdoc/>
     public async Task WaitServingAsync(int minServing, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -281,6 +300,7 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public void Kill(int id)
     {
         var member = Get(id);
@@ -289,6 +309,7 @@ public sealed class TestEnsemble : IEnsemble
         member.Paused = false;
     }
 
+    /// <inheritdoc/>
     public async Task RestartAsync(int id, CancellationToken cancellationToken)
     {
         var member = Get(id);
@@ -362,6 +383,7 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public void Pause(int id)
     {
         var member = Get(id);
@@ -371,6 +393,7 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public void Resume(int id)
     {
         var member = Get(id);
@@ -378,6 +401,7 @@ public sealed class TestEnsemble : IEnsemble
         member.Paused = false;
     }
 
+    /// <inheritdoc/>
     public void Partition(IReadOnlyList<IReadOnlyCollection<int>> components, LinkFault fault)
     {
         for (var i = 0; i < components.Count; i++)
@@ -395,6 +419,7 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public void Cut(int a, int b, LinkFault fault)
     {
         if (!_options.ProxyQuorumLinks)
@@ -422,6 +447,7 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public void HealLinks()
     {
         lock (_linkLock)
@@ -434,12 +460,15 @@ public sealed class TestEnsemble : IEnsemble
         }
     }
 
+    /// <inheritdoc/>
     public string DescribeMember(int id)
     {
         var member = Get(id);
         return member.Process is { } process ? ServerProcesses.Describe(process, member.Dir) : "(never started)";
     }
 
+    /// <summary>Stops every member it started (by PID), closes the proxies, and deletes <see cref="RootDirectory"/> unless
+    /// <see cref="KeepFiles"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

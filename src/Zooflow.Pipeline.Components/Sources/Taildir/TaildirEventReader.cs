@@ -564,7 +564,16 @@ internal sealed class TaildirEventReader : IDisposable
             {
                 if (!RangesEqual(held.Handle!, original.Handle, held.VerifiedLength, verifyTo))
                 {
-                    Release(held, "its bytes differ from the original's");
+                    // The original may have been truncated between the check above and this comparison (copytruncate
+                    // finishing while we compare): that is the copy being confirmed, not a difference.
+                    if (LooksTruncated(original))
+                    {
+                        HandleTruncation(original);
+                    }
+                    else
+                    {
+                        Release(held, "its bytes differ from the original's");
+                    }
                     continue;
                 }
                 held.VerifiedLength = verifyTo;

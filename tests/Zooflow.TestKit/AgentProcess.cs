@@ -5,14 +5,14 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Xunit;
 
-namespace Zooflow.Pipeline.Tests.EndToEnd;
+namespace Zooflow.TestKit;
 
 /// <summary>
 /// Runs the built CLI (<c>dotnet src/Zooflow.Cli/bin/Debug/net10.0/zooflow.dll</c>, or <c>$ZOOFLOW_CLI</c>) as
 /// <c>agent -n a1 -f flume.conf</c> in a private temp directory, captures its output for failure messages, and stops
-/// only its own process, by PID.
+/// only its own process, by PID (SIGTERM for a clean stop, SIGKILL for a crash).
 /// </summary>
-internal sealed class AgentProcess : IAsyncDisposable
+public sealed class AgentProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
@@ -148,13 +148,13 @@ internal sealed class AgentProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGKILL by PID (a crash: nothing is flushed or closed), then waits for the exit.</summary>
-    public void Kill()
+    /// <summary>SIGKILL by PID (a crash: no drain, no checkpoint, no flush), then waits for the exit.</summary>
+    public async Task KillAsync()
     {
         if (!_process.HasExited)
         {
             _ = kill(_process.Id, SigKill);
-            _process.WaitForExit((int)E2E.WaitLimit.TotalMilliseconds);
+            await _process.WaitForExitAsync().WaitAsync(E2E.WaitLimit);
         }
     }
 
@@ -211,7 +211,7 @@ internal sealed class AgentProcess : IAsyncDisposable
 }
 
 /// <summary>Ports, files and bounded waits for the end-to-end tests.</summary>
-internal static class E2E
+public static class E2E
 {
     public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(40);
 

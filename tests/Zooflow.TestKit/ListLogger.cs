@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Logging;
 
-namespace Zooflow.Storage.Tests;
+namespace Zooflow.TestKit;
 
-/// <summary>Collects formatted log entries so tests can check what recovery reported.</summary>
-internal sealed class ListLogger : ILogger
+/// <summary>Collects formatted log entries so tests can check what recovery reported. Also a factory whose loggers all
+/// write here, for components that take an <see cref="ILoggerFactory"/>.</summary>
+public sealed class ListLogger : ILogger, ILoggerFactory
 {
     private readonly List<(EventId EventId, LogLevel Level, string Message)> _entries = [];
 
@@ -16,6 +17,19 @@ internal sealed class ListLogger : ILogger
                 return [.. _entries];
             }
         }
+    }
+
+    /// <summary>The messages of the entries with <paramref name="eventId"/>.</summary>
+    public IReadOnlyList<string> Messages(int eventId) => [.. Entries.Where(e => e.EventId.Id == eventId).Select(e => e.Message)];
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
     }
 
     public IDisposable? BeginScope<TState>(TState state)
