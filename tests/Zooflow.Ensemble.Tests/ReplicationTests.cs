@@ -168,4 +168,51 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         }, ct);
         Assert.Equal("2", data);
     }
+
+    /// <summary>
+    /// A leader cut off from its followers (silently: blackholed links) still takes a write and logs it, but cannot
+    /// commit it; the majority elects a new leader and moves on. Healed, the old leader rejoins as a follower and must
+    /// drop the record it logged but nobody committed (TRUNC), ending with the majority's value.
+    /// </summary>
+    [Theory]
+    [InlineData(ServerKind.Zooflow)]
+    [InlineData(ServerKind.ZooKeeper)]
+    public async Task IsolatedLeaderLogsAWrite_MajorityMovesOn_OldLeaderTruncatesItOnRejoin(ServerKind kind)
+    {
+        using var cts = Timeout();
+        var ct = cts.Token;
+        await using var ensemble = await TestEnsemble.StartAsync(kind, EnsembleOptions.Default, ct);
+        var leader = await WaitLeaderAsync(ensemble, ct);
+        var majority = ensemble.MemberIds.Where(id => id != leader).ToList();
+        await using var onLeader = await ConnectAsync(ensemble.MemberConnectString(leader), ct);
+        await onLeader.CreateAsync("/t", Bytes("committed"), cancellationToken: ct);
+        foreach (var id in majority)
+        {
+            Assert.Equal("committed", await SyncReadAsync(ensemble, id, "/t", ct));
+        }
+
+        ensemble.Partition([[leader], majority], LinkFault.Blackhole);
+        var lost = await Assert.ThrowsAsync<KeeperException>(() => onLeader.SetDataAsync("/t", Bytes("never committed"), cancellationToken: ct));
+        Assert.Equal(ErrorCode.ConnectionLoss, lost.Code);
+
+        var next = await WaitLeaderAsync(ensemble, ct, not: leader);
+        Assert.Contains(next, majority);
+        await using (var onMajority = await ConnectAsync(string.Join(',', majority.Select(ensemble.MemberConnectString)), ct))
+        {
+            await RetryAsync(() => onMajority.SetDataAsync("/t", Bytes("majority"), cancellationToken: ct), ct);
+        }
+
+        ensemble.HealLinks();
+        await ensemble.WaitServingAsync(3, RecoveryTimeout, ct);
+        foreach (var id in ensemble.MemberIds)
+        {
+            Assert.Equal("majority", await SyncReadAsync(ensemble, id, "/t", ct));
+        }
+
+        if (kind == ServerKind.Zooflow)
+        {
+            var log = ensemble.DescribeMember(leader);
+            Assert.Contains("Truncated the log after zxid", log, StringComparison.Ordinal);
+        }
+    }
 }
