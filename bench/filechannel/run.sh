@@ -8,7 +8,8 @@
 #     clean stop (checkpoint on close)
 # Usage: bench/filechannel/run.sh [LINES] (default 1000000; batch 1 uses LINES_B1, default 20000).
 # Env: REPEAT (3), QUEUED (1000000), BENCH_KEEP=1 keeps the work directory, BENCH_NO_BUILD=1 uses the existing Release
-# build, ONLY=throughput|restart runs one half.
+# build, ONLY=throughput|restart runs one half, BENCH_NICE=-15 starts the restarted agents at that priority (approximates an
+# idle machine when the shared one is busy; say so with the figures).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 measure="$root/bench/pipeline/measure.py"
@@ -147,8 +148,8 @@ a1.channels.c1.capacity = $((queued + 1000))
 a1.channels.c1.transactionCapacity = 1000
 a1.channels.c1.minimumRequiredSpace = 1048576
 CONF
-  start_agent() {
-    dotnet "$cli" agent -n a1 -f "$dir/flume.conf" --no-reload-conf -Dflume.monitoring.type=http -Dflume.monitoring.port="$metrics" \
+  start_agent() { # BENCH_NICE (e.g. -15) runs the agent at that priority: a busy shared machine then starts it as an idle one would
+    ${BENCH_NICE:+nice -n "$BENCH_NICE"} dotnet "$cli" agent -n a1 -f "$dir/flume.conf" --no-reload-conf -Dflume.monitoring.type=http -Dflume.monitoring.port="$metrics" \
       -Dflume.monitoring.bind=127.0.0.1 >> "$dir/agent.log" 2>&1 &
     pid=$!; pids+=("$pid")
   }

@@ -82,8 +82,10 @@ public sealed class AgentRegistration
         var client = lease.Client;
         await lease.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
         await client.EnsurePathAsync(ZnodeLayout.Group(_group), cancellationToken).ConfigureAwait(false);
-        await CreateAsync(lease, cancellationToken).ConfigureAwait(false);
+        // The known record first: an agent that was ever seen live always has one, so a crash right after the
+        // ephemeral appears still shows as "gone" rather than vanishing from the fleet.
         await WriteKnownAsync(client, _snapshot(), 0, cancellationToken).ConfigureAwait(false);
+        await CreateAsync(lease, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation(new EventId(4200, "Registered"), "Registered as {Path} (session {Session})", Path, lease.SessionIdText);
         var last = _clock.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested)
