@@ -378,8 +378,12 @@ public sealed class FleetProcessTests(BackendPool pool)
     public async Task Quickstart_ExitWhenReady_TwoAgentsOkFromTheService()
     {
         using var dir = new TempDir("zooflow-quickstart");
+        var agentPort = FreePort.NextPair(); // qs-1 listens on agentPort, qs-2 on agentPort + 1
         var port = FreePort.Next();
-        var agentPort = FreePort.Next();
+        while (port == agentPort || port == agentPort + 1)
+        {
+            port = FreePort.Next();
+        }
         var result = await Cli.RunAsync(["quickstart", "--port", port.ToString(CultureInfo.InvariantCulture), "--agent-port", agentPort.ToString(CultureInfo.InvariantCulture),
             "--dir", dir.Path, "--exit-when-ready"], workingDirectory: dir.Path);
 
