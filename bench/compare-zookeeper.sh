@@ -21,6 +21,7 @@
 #   SESSIONS [4]   IN_FLIGHT [100]             VALUE_SIZE [100]
 #   OPS ["setData getData mix create"]         CLI_OUT [artifacts/bench-cli]  where the Release CLI is built
 #   ZK_HEAP [1000m]                            KEEP_WORK [0]  1 = keep the temp dir (logs, JSON) for inspection
+#   ENSEMBLE [1]   1 = then run bench/ensemble/run.sh (3-member ensembles: writes and fail-over time), 0 = skip
 # Exit status: 0 ok; 3 the current tree does not build; 4 a server did not start; 5 a bench run failed.
 set -euo pipefail
 
@@ -252,3 +253,8 @@ if "create" in ops:
 EOF
 echo
 echo "== uptime at end: $(uptime)"
+
+if [ "${ENSEMBLE:-1}" != 0 ]; then
+  echo
+  CLI="$CLI" "$HERE/ensemble/run.sh"
+fi

@@ -18,6 +18,16 @@ internal sealed class ServerContext(ServerOptions options, TimeProvider time, IL
     public System.Collections.Concurrent.ConcurrentDictionary<long, Network.ClientConnection> Connections { get; } = new();
     public long StartedAtMs { get; } = time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    private volatile string? _role = "standalone";
+
+    /// <summary>What <c>srvr</c> prints as Mode: standalone, leader, follower or observer; null while an ensemble member
+    /// does not serve (ZooKeeper: "This ZooKeeper instance is not currently serving requests"). Written by the loop.</summary>
+    public string? Role
+    {
+        get => _role;
+        set => _role = value;
+    }
+
     private long _connectionIds;
 
     /// <summary>A new server-unique connection number.</summary>

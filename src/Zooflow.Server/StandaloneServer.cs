@@ -71,8 +71,8 @@ public sealed class StandaloneServer : IAsyncDisposable
         _machine.Start(_stopping.Token);
         _listenerTask = _listener.RunAsync(_stopping.Token);
         _timers = Task.WhenAll(
-            TickAsync(TickWork.Instance, TimeSpan.FromMilliseconds(Math.Max(10, _options.TickTimeMs / 2)), _stopping.Token),
-            TickAsync(ReapWork.Instance, TimeSpan.FromMilliseconds(_options.ContainerCheckIntervalMs), _stopping.Token));
+            LoopTimers.RunAsync(_inbox.Writer, TickWork.Instance, TimeSpan.FromMilliseconds(Math.Max(10, _options.TickTimeMs / 2)), _time, _stopping.Token),
+            LoopTimers.RunAsync(_inbox.Writer, ReapWork.Instance, TimeSpan.FromMilliseconds(_options.ContainerCheckIntervalMs), _time, _stopping.Token));
         ServerLog.Ready(logger, _listener.LocalEndPoint, _options.DataDir);
         return Task.CompletedTask;
     }
@@ -81,33 +81,8 @@ public sealed class StandaloneServer : IAsyncDisposable
     /// Runs <paramref name="action"/> on the state machine loop, the only thread that may touch the tree (e.g. a fuzzy
     /// snapshot copying a chunk of nodes between transactions). Completes when the action ran.
     /// </summary>
-    public async Task RunOnLoopAsync(Action<ZnodeTree> action, CancellationToken cancellationToken)
-    {
-        var inbox = _inbox ?? throw new InvalidOperationException("The server has not started.");
-        var work = new QueryWork(machine =>
-        {
-            action(machine.Tree);
-            return string.Empty;
-        });
-        await inbox.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
-        await work.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task TickAsync(Work work, TimeSpan period, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(period, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                // Never block a timer on a full inbox: a skipped tick is made up by the next one.
-                _inbox!.Writer.TryWrite(work);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    public Task RunOnLoopAsync(Action<ZnodeTree> action, CancellationToken cancellationToken) =>
+        LoopTimers.RunOnLoopAsync(_inbox?.Writer ?? throw new InvalidOperationException("The server has not started."), action, cancellationToken);
 
     /// <summary>Stops accepting, closes connections, drains the stages.</summary>
     public async Task StopAsync()

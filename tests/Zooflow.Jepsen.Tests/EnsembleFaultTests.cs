@@ -13,7 +13,8 @@ namespace Zooflow.Jepsen.Tests;
 /// </summary>
 /// <remarks>
 /// <para>Apache ZooKeeper 3.8 runs first and must pass: it validates the harness and the checkers. Zooflow runs the same
-/// test once <c>zooflow server</c> runs <c>server.N</c> configurations; until then those runs skip, naming why.</para>
+/// test on <c>zooflow server</c> ensembles and must pass with its <c>sync</c>+reads asserted too (it would skip, naming
+/// why, only if the server refused or ignored the <c>server.N</c> lines).</para>
 /// <para>Each run lasts <c>ZOOFLOW_JEPSEN_SECONDS</c> (default 25) of faults plus start-up, heal and checks (about 40 s
 /// in all on a quiet machine); <c>ZOOFLOW_JEPSEN_SEED</c> fixes the seed (default: a fresh one, printed). A failure
 /// prints the seed, the command that reruns it, the violations with the ops involved, the nemesis log, and keeps the

@@ -149,16 +149,59 @@ public sealed class ZooCfgParserTests
     }
 
     [Fact]
-    public void Parse_UnknownAndEnsembleKeys_WarnWithKeyAndLine()
+    public void Parse_UnknownKeyAndOneServerLine_WarnWithKeyAndLineAndRunStandalone()
     {
-        var result = ZooCfgParser.Parse("dataDir=/d\nfrobnicate=1\nserver.1=localhost:2888:3888\ninitLimit=5\n", "zoo.cfg");
+        var result = ZooCfgParser.Parse("dataDir=/d\nfrobnicate=1\nserver.1=localhost:2888:3888\ninitLimit=5\nclientPort=2181\n", "zoo.cfg");
 
         Assert.True(result.Ok);
+        Assert.Null(result.Options!.Quorum);
         Assert.Equal(2, result.Warnings.Count);
         Assert.Equal(("frobnicate", "zoo.cfg:2"), (result.Warnings[0].Key, result.Warnings[0].Location));
         Assert.Contains("unknown key", result.Warnings[0].Message, StringComparison.Ordinal);
         Assert.Equal(("server.1", "zoo.cfg:3"), (result.Warnings[1].Key, result.Warnings[1].Location));
-        Assert.Contains("ensemble not supported yet", result.Warnings[1].Message, StringComparison.Ordinal);
+        Assert.Contains("running standalone", result.Warnings[1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ThreeServersAndMyid_EnsembleMemberWithObserverAndClientPortFromItsLine()
+    {
+        var cfg = "dataDir=/d\ninitLimit=7\nsyncLimit=3\n" +
+            "server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889;127.0.0.1:2182\nserver.3=127.0.0.1:2890:3890\n" +
+            "server.4=127.0.0.1:2891:3891:observer\nzooflow.learnerSyncDiffMax=50\n";
+        var result = ZooCfgParser.Parse(cfg, "zoo.cfg", path => path == Path.Combine("/d", "myid") ? "2\n" : null);
+
+        Assert.True(result.Ok, string.Join("; ", result.Errors));
+        var options = result.Options!;
+        var quorum = Assert.IsType<QuorumOptions>(options.Quorum);
+        Assert.Equal(2, quorum.MyId);
+        Assert.Equal(2, options.ServerId);
+        Assert.Equal(2182, options.ClientPort);
+        Assert.Equal((7, 3), (quorum.InitLimit, quorum.SyncLimit));
+        Assert.Equal([1L, 2, 3], quorum.VoterIds);
+        Assert.Equal([4L], quorum.ObserverIds);
+        Assert.Equal(50, options.LearnerSyncDiffMax);
+    }
+
+    [Fact]
+    public void Parse_EnsembleMistakes_EveryErrorWithKeyAndLocation()
+    {
+        var cfg = "dataDir=/d\nclientPort=2181\nserver.1=127.0.0.1:2888\nserver.2=127.0.0.1:2889:3889:voter\nserver.3=127.0.0.1:2890:3890\nserver.4=127.0.0.1:2891:3891\n";
+        var result = ZooCfgParser.Parse(cfg, "zoo.cfg", _ => "9\n");
+
+        Assert.False(result.Ok);
+        Assert.Contains(result.Errors, e => e.Key == "server.1" && e.Location == "zoo.cfg:3");
+        Assert.Contains(result.Errors, e => e.Key == "server.2" && e.Location == "zoo.cfg:4" && e.Allowed.Contains("participant or observer", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Key == "myid" && e.Allowed.Contains("not in the ensemble", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_EnsembleWithoutMyid_ErrorNamesTheFile()
+    {
+        var result = ZooCfgParser.Parse("dataDir=/d\nclientPort=2181\nserver.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\n", "zoo.cfg", _ => null);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(("myid", Path.Combine("/d", "myid")), (error.Key, error.Location));
+        Assert.Contains("1, 2, 3", error.Allowed, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -36,6 +36,9 @@ public sealed class ProcessRunner : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code once the process has exited; null while it runs.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     public string StandardOutput
     {
         get

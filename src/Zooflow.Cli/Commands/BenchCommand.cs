@@ -32,16 +32,22 @@ internal static class BenchCommand
         var root = new Option<string>("--root") { Description = "parent node of the benchmark's nodes (deleted at the end)", DefaultValueFactory = _ => "/zooflow-bench" };
         var json = new Option<string?>("--json") { Description = "also write the result as JSON to this file ('-' = stdout)" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress lines" };
+        var spread = new Option<bool>("--spread") { Description = "connect session i to the i-th host of --server (round robin) instead of letting each session pick one: load spread evenly over an ensemble's members" };
+        var successes = new Option<string?>("--log-successes") { Description = "append the wall-clock time (Unix ms) of every successful operation to this file, e.g. to time a failover" };
         var command = new Command("bench", "Load generator for any ZooKeeper-protocol server: ops/s and latency percentiles.")
         {
-            server, op, readRatio, valueSize, sessions, inFlight, duration, warmup, keys, root, json, quiet,
+            server, op, readRatio, valueSize, sessions, inFlight, duration, warmup, keys, root, json, quiet, spread, successes,
         };
         command.SetAction(async (parse, cancellation) =>
         {
             var settings = new BenchSettings(
                 parse.GetValue(server)!, parse.GetValue(op)!, parse.GetValue(readRatio), parse.GetValue(valueSize), parse.GetValue(sessions),
                 parse.GetValue(inFlight), TimeSpan.FromSeconds(parse.GetValue(duration)), TimeSpan.FromSeconds(parse.GetValue(warmup)),
-                parse.GetValue(keys), parse.GetValue(root)!, parse.GetValue(json), parse.GetValue(quiet));
+                parse.GetValue(keys), parse.GetValue(root)!, parse.GetValue(json), parse.GetValue(quiet))
+            {
+                Spread = parse.GetValue(spread),
+                SuccessLog = parse.GetValue(successes),
+            };
             var errors = settings.Validate();
             if (errors.Count > 0)
             {
@@ -86,6 +92,25 @@ internal static class BenchCommand
 internal sealed record BenchSettings(string Server, string Op, double ReadRatio, int ValueSize, int Sessions, int InFlight,
     TimeSpan Duration, TimeSpan Warmup, int Keys, string Root, string? JsonPath, bool Quiet)
 {
+    /// <summary>Session i connects to host i mod n of <see cref="Server"/> only.</summary>
+    public bool Spread { get; init; }
+
+    /// <summary>File to append the Unix-ms time of every success to.</summary>
+    public string? SuccessLog { get; init; }
+
+    /// <summary>The connect string of session <paramref name="index"/>.</summary>
+    public string ServerFor(int index)
+    {
+        if (!Spread)
+        {
+            return Server;
+        }
+
+        var parsed = ConnectString.Parse(Server);
+        var (host, port) = parsed.Hosts[index % parsed.Hosts.Count];
+        return host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
+    }
+
     public List<string> Validate()
     {
         var errors = new List<string>();
@@ -182,7 +207,7 @@ internal sealed class LoadGenerator
         {
             for (var i = 0; i < s.Sessions; i++)
             {
-                clients.Add(await ZooKeeperClient.ConnectAsync(s.Server, new ZooKeeperClientOptions { SessionTimeout = TimeSpan.FromSeconds(30) }, cancellationToken));
+                clients.Add(await ZooKeeperClient.ConnectAsync(s.ServerFor(i), new ZooKeeperClientOptions { SessionTimeout = TimeSpan.FromSeconds(30) }, cancellationToken));
             }
 
             var admin = clients[0];
@@ -208,6 +233,7 @@ internal sealed class LoadGenerator
 
             var deleteQueues = new Queue<string>[s.Sessions];
             var measuring = false;
+            var successLog = s.SuccessLog is null ? null : new System.Collections.Concurrent.ConcurrentQueue<long>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var histograms = new List<LongHistogram>();
             var loops = new List<Task>();
@@ -241,6 +267,8 @@ internal sealed class LoadGenerator
                                 Interlocked.Increment(ref _errors);
                                 continue;
                             }
+
+                            successLog?.Enqueue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
                             if (Volatile.Read(ref measuring))
                             {
@@ -291,6 +319,13 @@ internal sealed class LoadGenerator
             }
             catch (KeeperException)
             {
+            }
+
+            if (successLog is not null)
+            {
+                var times = successLog.ToArray();
+                Array.Sort(times);
+                await File.AppendAllLinesAsync(s.SuccessLog!, times.Select(t => t.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
             }
 
             var operations = merged.TotalCount;

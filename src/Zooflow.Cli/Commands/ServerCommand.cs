@@ -4,17 +4,24 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Zooflow.Server.Persistence;
 using Zooflow.Server.Configuration;
+using Zooflow.Server.Quorum;
 
 namespace Zooflow.Cli.Commands;
 
 /// <summary>
-/// <c>zooflow server [zoo.cfg]</c>: runs a standalone coordination server until SIGINT/SIGTERM. Without a file it runs the
-/// embedded default (127.0.0.1:2181, dataDir ./data). A zoo.cfg with invalid values prints every error and exits 2.
+/// <c>zooflow server [zoo.cfg]</c>: runs a coordination server until SIGINT/SIGTERM: standalone, or a member of a
+/// replicated ensemble when the file lists <c>server.N</c> lines (the same file starts every member; <c>dataDir/myid</c>
+/// says which one). Without a file it runs the embedded default (127.0.0.1:2181, dataDir ./data). A zoo.cfg with invalid
+/// values prints every error and exits 2; a member that must stop (a failed write to its log, a broken consensus
+/// invariant) exits 3.
 /// </summary>
 internal static class ServerCommand
 {
     /// <summary>Exit code for an invalid configuration.</summary>
     public const int ConfigErrorExitCode = 2;
+
+    /// <summary>Exit code of an ensemble member that stopped itself (see <see cref="EnsembleServer.Fatal"/>).</summary>
+    public const int FatalExitCode = 3;
 
     public static Command Create()
     {
@@ -76,6 +83,11 @@ internal static class ServerCommand
             Directory.CreateDirectory(logDir);
         }
 
+        if (options.Quorum is not null)
+        {
+            return await RunMemberAsync(options, loggerFactory, cancellation);
+        }
+
         // Durable: recover the data directory (snapshot + log replay, sessions) and serve from it (issue 3).
         DurableServer durable;
         try
@@ -119,6 +131,53 @@ internal static class ServerCommand
         }
 
         await durable.DisposeAsync();
+        return 0;
+    }
+
+    private static async Task<int> RunMemberAsync(ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellation)
+    {
+        var quorum = options.Quorum!;
+        EnsembleServer member;
+        try
+        {
+            member = await EnsembleServer.StartAsync(options, DurableServer.OptionsFrom(options), loggerFactory, cancellationToken: cancellation);
+        }
+        catch (SocketException ex)
+        {
+            var self = quorum.Self;
+            await Console.Error.WriteLineAsync(
+                $"zooflow server: cannot listen on client port {options.ClientPortAddress}:{options.ClientPort}, quorum port {self.Host}:{self.QuorumPort} or election port {self.Host}:{self.ElectionPort}: {ex.Message}");
+            return 1;
+        }
+        catch (IOException ex)
+        {
+            await Console.Error.WriteLineAsync($"zooflow server: cannot open the data directory: {ex.Message}");
+            return 1;
+        }
+
+        await using var scope = member;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        await Console.Out.WriteLineAsync(
+            $"zooflow server ready on {member.EndPoint} (ensemble member {quorum.MyId} of {quorum.Servers.Count}, {(quorum.IsObserver ? "observer" : "participant")}, dataDir {options.DataDir})");
+        await Console.Out.FlushAsync(CancellationToken.None);
+        var stopped = Task.Delay(Timeout.Infinite, stop.Token);
+        var finished = await Task.WhenAny(stopped, member.Fatal);
+        if (finished == member.Fatal)
+        {
+            await Console.Error.WriteLineAsync("zooflow server: stopping: " + await member.Fatal);
+            await member.DisposeAsync();
+            return FatalExitCode;
+        }
+
+        await member.DisposeAsync();
         return 0;
     }
 }

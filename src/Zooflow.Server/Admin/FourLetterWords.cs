@@ -60,7 +60,8 @@ internal static class FourLetterWords
                 "conf" => Conf(server),
                 "crst" => ResetConnections(server),
                 "srst" => ResetServer(server),
-                "isro" => "rw",
+                // ZooKeeper: "null" while the server is not running (an ensemble member without a role); no read-only mode.
+                "isro" => server.Role is null ? "null" : "rw",
                 "dirs" => Dirs(server),
                 _ => await QueryAsync(server, command, cancellationToken).ConfigureAwait(false),
             };
@@ -89,8 +90,16 @@ internal static class FourLetterWords
         return await query.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>ZooKeeper's answer to srvr, stat and mntr while the server does not serve (no established role).</summary>
+    public const string NotServing = "This ZooKeeper instance is not currently serving requests\n";
+
     private static string Stat(ServerContext server, StateMachine machine, bool withClients)
     {
+        if (!machine.Serving)
+        {
+            return NotServing;
+        }
+
         var stats = server.Stats;
         var sb = new StringBuilder();
         sb.Append("Zookeeper version: ").Append(FullVersion).Append('\n');
@@ -113,20 +122,33 @@ internal static class FourLetterWords
         sb.Append("Connections: ").Append(server.Connections.Count).Append('\n');
         sb.Append("Outstanding: ").Append(stats.OutstandingRequests).Append('\n');
         sb.Append("Zxid: 0x").Append(machine.Tree.LastProcessedZxid.ToString("x", CultureInfo.InvariantCulture)).Append('\n');
-        sb.Append("Mode: standalone\n");
+        sb.Append("Mode: ").Append(server.Role ?? "standalone").Append('\n');
         sb.Append("Node count: ").Append(machine.Tree.NodeCount).Append('\n');
+        if (machine.Driver is { IsLeader: true } driver)
+        {
+            // ZooKeeper's leader adds its proposal sizes (StatCommand / ServerStats for a leader).
+            var (min, max) = driver.ProposalBytesRange;
+            sb.Append("Proposal sizes last/min/max: ").Append(driver.LastProposalBytes).Append('/').Append(min).Append('/').Append(max).Append('\n');
+        }
+
         return sb.ToString();
     }
 
     private static string Monitor(ServerContext server, StateMachine machine)
     {
+        if (!machine.Serving)
+        {
+            return NotServing;
+        }
+
         var stats = server.Stats;
         var sb = new StringBuilder();
         void Line(string key, object value) => sb.Append("zk_").Append(key).Append('\t')
             .Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append('\n');
 
+        var driver = machine.Driver;
         Line("version", FullVersion);
-        Line("server_state", "standalone");
+        Line("server_state", server.Role ?? "standalone");
         Line("avg_latency", JavaDouble(stats.AvgLatencyMs));
         Line("max_latency", stats.MaxLatencyMs);
         Line("min_latency", stats.MinLatencyMs);
@@ -143,10 +165,33 @@ internal static class FourLetterWords
         Line("global_sessions", machine.Sessions.Sessions.Count);
         Line("local_sessions", 0);
         Line("uptime", server.NowMs() - server.StartedAtMs);
-        Line("last_proposal_size", -1);
-        Line("max_proposal_size", -1);
-        Line("min_proposal_size", -1);
+        var (minProposal, maxProposal) = driver?.ProposalBytesRange ?? (-1, -1);
+        Line("last_proposal_size", driver?.LastProposalBytes ?? -1);
+        Line("max_proposal_size", maxProposal);
+        Line("min_proposal_size", minProposal);
         Line("outstanding_txns", machine.InFlight);
+        if (driver is not null)
+        {
+            var s = driver.Status;
+            Line("peer_state", $"{PeerStateName(s.State)} - {s.Phase.ToString().ToLowerInvariant()}");
+            Line("zxid", "0x" + s.LastZxid.ToString("x", CultureInfo.InvariantCulture));
+            Line("committed_zxid", "0x" + s.CommittedZxid.ToString("x", CultureInfo.InvariantCulture));
+            Line("current_epoch", s.CurrentEpoch);
+            Line("accepted_epoch", s.AcceptedEpoch);
+            Line("quorum_size", server.Options.Quorum!.VoterIds.Count);
+            if (driver.IsLeader)
+            {
+                // Only a leader reports these (ZooKeeper's LeaderZooKeeperServer metrics).
+                Line("learners", s.Followers + s.Observers);
+                Line("followers", s.Followers + s.Observers);
+                Line("synced_followers", s.SyncedFollowers);
+                Line("synced_non_voting_followers", s.SyncedObservers);
+                Line("synced_observers", s.SyncedObservers);
+                Line("pending_syncs", s.PendingSyncs);
+                Line("outstanding_proposals", s.PendingProposals);
+            }
+        }
+
         return sb.ToString();
     }
 
@@ -168,8 +213,32 @@ internal static class FourLetterWords
         sb.Append("maxSessionTimeout=").Append(o.EffectiveMaxSessionTimeoutMs).Append('\n');
         sb.Append("clientPortListenBacklog=-1\n");
         sb.Append("serverId=").Append(o.ServerId).Append('\n');
+        if (o.Quorum is { } q)
+        {
+            // QuorumPeer's conf lines (ConfCommand with a quorum verifier).
+            sb.Append("initLimit=").Append(q.InitLimit).Append('\n');
+            sb.Append("syncLimit=").Append(q.SyncLimit).Append('\n');
+            sb.Append("electionAlg=3\n");
+            sb.Append("electionPort=").Append(q.Self.ElectionPort).Append('\n');
+            sb.Append("quorumPort=").Append(q.Self.QuorumPort).Append('\n');
+            sb.Append("peerType=").Append(q.IsObserver ? 1 : 0).Append('\n');
+            sb.Append("membership: \n");
+            foreach (var member in q.Servers)
+            {
+                sb.Append("server.").Append(member.Id).Append('=').Append(member).Append('\n');
+            }
+        }
+
         return sb.ToString();
     }
+
+    private static string PeerStateName(Zooflow.Consensus.PeerState state) => state switch
+    {
+        Zooflow.Consensus.PeerState.Leading => "leading",
+        Zooflow.Consensus.PeerState.Following => "following",
+        Zooflow.Consensus.PeerState.Observing => "observing",
+        _ => "looking",
+    };
 
     private static string Dirs(ServerContext server)
     {

@@ -96,6 +96,14 @@ public sealed record ServerOptions
     /// <summary>Transactions handed to the log and not yet acknowledged before the state machine stops taking requests.</summary>
     public int MaxInFlightTxns { get; init; } = 1000;
 
+    /// <summary>The replicated ensemble this server is a member of (zoo.cfg <c>server.N</c> lines and <c>myid</c>); null
+    /// for a standalone server (no <c>server.N</c>, or a single one with <c>standaloneEnabled=true</c>, as ZooKeeper).</summary>
+    public QuorumOptions? Quorum { get; init; }
+
+    /// <summary>Ensemble leader: most records a learner may be sent as a DIFF; a learner further behind gets a snapshot
+    /// (<c>zooflow.learnerSyncDiffMax</c>, Zooflow's own key; ZooKeeper bounds its diff by snapshotSizeFactor instead).</summary>
+    public int LearnerSyncDiffMax { get; init; } = 100_000;
+
     /// <summary>A human-readable description of the source of these options (file path or "embedded default").</summary>
     public string Source { get; init; } = "embedded default";
 

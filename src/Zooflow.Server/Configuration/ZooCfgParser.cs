@@ -35,8 +35,7 @@ public static class ZooCfgParser
     // Keys ZooKeeper knows that Zooflow accepts without using them yet; no warning, they are legitimate in a zoo.cfg.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
-        "initLimit", "syncLimit", "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "preAllocSize",
-        "globalOutstandingLimit", "clientPortListenBacklog", "quorumListenOnAllIPs", "syncEnabled",
+        "preAllocSize", "globalOutstandingLimit", "clientPortListenBacklog", "syncEnabled",
         "admin.enableServer", "admin.serverPort", "admin.serverAddress", "admin.commandURL", "admin.idleTimeout",
         "metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.httpHost",
         "metricsProvider.exportJvmInfo", "readonlymode.enabled", "localSessionsEnabled", "localSessionsUpgradingEnabled",
@@ -45,16 +44,25 @@ public static class ZooCfgParser
         "skipACL", "digest.enabled", "snapshot.trust.empty", "txnLogSizeLimitInKb", "znode.container.maxPerMinute",
     };
 
-    /// <summary>Reads and parses a zoo.cfg file.</summary>
+    /// <summary>Reads and parses a zoo.cfg file (and, for an ensemble member, the <c>myid</c> file in its dataDir).</summary>
     public static ZooCfgResult ParseFile(string path) => Parse(File.ReadAllText(path), path);
 
+    /// <summary>Reads a file for the parser: its text, or null when it does not exist.</summary>
+    public static string? ReadFileIfExists(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
+
     /// <summary>Parses zoo.cfg text; <paramref name="fileName"/> names the source in every message.</summary>
-    public static ZooCfgResult Parse(string text, string fileName)
+    /// <param name="text">The file's text.</param>
+    /// <param name="fileName">Names the source in every message.</param>
+    /// <param name="readFile">Reads <c>dataDir/myid</c> for an ensemble member (text, or null when missing); null reads
+    /// the real file system.</param>
+    public static ZooCfgResult Parse(string text, string fileName, Func<string, string?>? readFile = null)
     {
         var errors = new List<ConfigError>();
         var warnings = new List<ConfigWarning>();
         var options = new ServerOptions { Source = fileName, ClientPortAddress = IPAddress.Any };
+        var quorum = new QuorumConfigBuilder(fileName);
         string? dataDir = null;
+        var clientPortSet = false;
         var lines = text.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
@@ -142,6 +150,7 @@ public static class ZooCfgParser
                     if (Int(0, 65535, "expected a TCP port number from 0 to 65535") is { } port)
                     {
                         options = options with { ClientPort = port };
+                        clientPortSet = true;
                     }
 
                     break;
@@ -286,11 +295,58 @@ public static class ZooCfgParser
                     }
 
                     break;
-                default:
-                    if (key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group.", StringComparison.Ordinal)
-                        || key.StartsWith("weight.", StringComparison.Ordinal))
+                case "initLimit":
+                    quorum.InitLimit = Int(1, int.MaxValue, "expected a positive number of ticks (the sample zoo.cfg uses 10)") ?? quorum.InitLimit;
+                    break;
+                case "syncLimit":
+                    quorum.SyncLimit = Int(1, int.MaxValue, "expected a positive number of ticks (the sample zoo.cfg uses 5)") ?? quorum.SyncLimit;
+                    break;
+                case "standaloneEnabled":
+                    quorum.StandaloneEnabled = Bool() ?? quorum.StandaloneEnabled;
+                    break;
+                case "quorumListenOnAllIPs":
+                    quorum.ListenOnAllIPs = Bool() ?? quorum.ListenOnAllIPs;
+                    break;
+                case "peerType":
+                    if (value is "observer" or "participant")
                     {
-                        warnings.Add(new ConfigWarning(key, location, "ensemble not supported yet; running standalone"));
+                        quorum.PeerType = (value, location);
+                    }
+                    else
+                    {
+                        Error("expected observer or participant");
+                    }
+
+                    break;
+                case "electionAlg":
+                    // ZooKeeper 3.8 removed every algorithm but 3 (fast leader election over TCP).
+                    Int(3, 3, "only 3 (fast leader election) exists since ZooKeeper 3.6");
+                    break;
+                case "reconfigEnabled":
+                    if (Bool() == true)
+                    {
+                        warnings.Add(new ConfigWarning(key, location, "dynamic reconfiguration is not supported; reconfig requests are refused (ReconfigDisabled)"));
+                    }
+
+                    break;
+                case "zooflow.learnerSyncDiffMax":
+                    if (Int(1, int.MaxValue, "expected a positive number of records (default 100000)") is { } diffMax)
+                    {
+                        options = options with { LearnerSyncDiffMax = diffMax };
+                    }
+
+                    break;
+                case "dynamicConfigFile":
+                    Error("dynamic reconfiguration is not supported: list the members as server.N lines in this file");
+                    break;
+                default:
+                    if (key.StartsWith("server.", StringComparison.Ordinal))
+                    {
+                        quorum.AddServer(key, value, location, errors);
+                    }
+                    else if (key.StartsWith("group.", StringComparison.Ordinal) || key.StartsWith("weight.", StringComparison.Ordinal))
+                    {
+                        Error("hierarchical (group/weight) quorums are not supported: every voting member has one vote (majority quorums)");
                     }
                     else if (!IgnoredKeys.Contains(key))
                     {
@@ -304,6 +360,11 @@ public static class ZooCfgParser
         if (dataDir is null)
         {
             errors.Add(new ConfigError("dataDir", fileName, "(missing)", "dataDir is required in a zoo.cfg"));
+        }
+
+        if (quorum.HasServers)
+        {
+            options = quorum.Apply(options, dataDir, clientPortSet, readFile ?? ReadFileIfExists, errors, warnings);
         }
 
         if (options.EffectiveMinSessionTimeoutMs > options.EffectiveMaxSessionTimeoutMs)

@@ -19,14 +19,7 @@ internal sealed class ClientListener
     {
         _server = server;
         var address = server.Options.ClientPortAddress;
-        _socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        if (!OperatingSystem.IsWindows())
-        {
-            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        }
-
-        _socket.Bind(new IPEndPoint(address, server.Options.ClientPort));
-        _socket.Listen(512);
+        _socket = ListenSockets.Listen(new IPEndPoint(address, server.Options.ClientPort), 512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 

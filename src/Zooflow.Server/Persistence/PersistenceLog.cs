@@ -37,4 +37,10 @@ internal static partial class PersistenceLog
 
     [LoggerMessage(3610, LogLevel.Information, "Data directory {DataDir}, transaction log directory {DataLogDir}, snapCount {SnapCount}, autopurge every {Hours} h keeping {Retain}")]
     public static partial void Opened(ILogger logger, string dataDir, string dataLogDir, int snapCount, int hours, int retain);
+
+    [LoggerMessage(3611, LogLevel.Warning, "Recovery: finished an interrupted snapshot install at zxid 0x{Zxid:x}: removed the {Records} record(s) of the log it replaces")]
+    public static partial void SnapInstallFinished(ILogger logger, long zxid, long records);
+
+    [LoggerMessage(3612, LogLevel.Information, "Recovery (ensemble member): loaded snapshot at zxid 0x{Zxid:x}; the log holds up to 0x{LastZxid:x}, applied again once known committed")]
+    public static partial void MemberRecovered(ILogger logger, long zxid, long lastZxid);
 }

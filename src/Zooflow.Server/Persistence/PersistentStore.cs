@@ -92,7 +92,14 @@ public sealed class PersistentStore : IAsyncDisposable
 
     /// <summary>Opens and recovers. Throws <see cref="DataDirectoryLockedException"/> when another server holds the directory,
     /// <see cref="StorageException"/> when nothing safe can be started from (a gap between snapshot and log).</summary>
-    public static async Task<PersistentStore> OpenAsync(PersistenceOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    /// <param name="options">Settings.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="cancellationToken">Cancels recovery.</param>
+    /// <param name="replayLog">True (standalone): replay the log after the snapshot into the tree. False (an ensemble
+    /// member): the tree is the snapshot alone, because the log may end with records that were never committed; the
+    /// consensus core hands the committed ones out again (docs/consensus.md, "Restart").</param>
+    public static async Task<PersistentStore> OpenAsync(PersistenceOptions options, ILogger logger, CancellationToken cancellationToken = default,
+        bool replayLog = true)
     {
         Directory.CreateDirectory(options.DataDir);
         Directory.CreateDirectory(options.EffectiveDataLogDir);
@@ -127,7 +134,9 @@ public sealed class PersistentStore : IAsyncDisposable
             }
 
             var snapshots = new SnapshotStore(options.DataDir, logger);
-            var (tree, report) = await RecoverAsync(options, snapshots, txnLog, logger, cancellationToken).ConfigureAwait(false);
+            var (tree, report) = replayLog
+                ? await RecoverAsync(options, snapshots, txnLog, logger, cancellationToken).ConfigureAwait(false)
+                : await LoadSnapshotOnlyAsync(options, snapshots, txnLog, logger, cancellationToken).ConfigureAwait(false);
             var log = new DurableTxnLog(txnLog, options.SnapCount);
             return new PersistentStore(options, dataLock, logLock, snapshots, log, tree, secret, report, logger);
         }
@@ -144,34 +153,56 @@ public sealed class PersistentStore : IAsyncDisposable
         }
     }
 
-    private static async Task<(ZnodeTree Tree, RecoveryReport Report)> RecoverAsync(PersistenceOptions options, SnapshotStore snapshots, TxnLog log,
-        ILogger logger, CancellationToken cancellationToken)
+    private static async Task<ZnodeTree> LoadNewestSnapshotAsync(PersistenceOptions options, SnapshotStore snapshots, ILogger logger,
+        List<SnapshotRejection> rejected, Action<SnapshotFileInfo?> loadedInfo, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
         ZnodeTree? tree = null;
         var load = await snapshots.LoadNewestAsync((body, info, ct) =>
         {
             tree = TreeSnapshot.Load(body, info.Zxid, options.ExtendedTypesEnabled);
             return ValueTask.CompletedTask;
         }, cancellationToken).ConfigureAwait(false);
-        foreach (var rejected in load.Rejected)
+        foreach (var r in load.Rejected)
         {
-            PersistenceLog.SnapshotRejected(logger, rejected.Snapshot.Path, rejected.Snapshot.Zxid, rejected.Reason);
+            PersistenceLog.SnapshotRejected(logger, r.Snapshot.Path, r.Snapshot.Zxid, r.Reason);
         }
 
+        rejected.AddRange(load.Rejected);
+        loadedInfo(load.Loaded);
         tree ??= new ZnodeTree();
         if (load.Loaded is { } loaded)
         {
             PersistenceLog.SnapshotLoaded(logger, loaded.Path, loaded.Zxid, tree.NodeCount, tree.Sessions.Count);
         }
 
-        var snapZxid = load.Loaded?.Zxid ?? 0;
+        return tree;
+    }
+
+    private static async Task<(ZnodeTree Tree, RecoveryReport Report)> LoadSnapshotOnlyAsync(PersistenceOptions options, SnapshotStore snapshots, TxnLog log,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var rejected = new List<SnapshotRejection>();
+        SnapshotFileInfo? loaded = null;
+        var tree = await LoadNewestSnapshotAsync(options, snapshots, logger, rejected, info => loaded = info, cancellationToken).ConfigureAwait(false);
+        PersistenceLog.MemberRecovered(logger, tree.LastProcessedZxid, log.LastZxid);
+        return (tree, new RecoveryReport(loaded, rejected, log.Recovery, 0, tree.LastProcessedZxid, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+    }
+
+    private static async Task<(ZnodeTree Tree, RecoveryReport Report)> RecoverAsync(PersistenceOptions options, SnapshotStore snapshots, TxnLog log,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var rejected = new List<SnapshotRejection>();
+        SnapshotFileInfo? loaded = null;
+        var tree = await LoadNewestSnapshotAsync(options, snapshots, logger, rejected, info => loaded = info, cancellationToken).ConfigureAwait(false);
+        var snapZxid = loaded?.Zxid ?? 0;
         if (log.FirstZxid > snapZxid + 1)
         {
             // The log starts after the snapshot: transactions in between are gone (purged with a snapshot that is now bad).
             throw new StorageException(
                 $"cannot recover: the newest valid snapshot is at zxid {Zxid.Format(snapZxid)} but the transaction log starts at {Zxid.Format(log.FirstZxid)}; " +
-                $"{load.Rejected.Count} snapshot(s) were rejected. Restore a snapshot or remove the data directory to start empty.",
+                $"{rejected.Count} snapshot(s) were rejected. Restore a snapshot or remove the data directory to start empty.",
                 snapshots.Directory, 0);
         }
 
@@ -220,7 +251,7 @@ public sealed class PersistentStore : IAsyncDisposable
 
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         PersistenceLog.Replayed(logger, replayed, first, last, ms, tree.NodeCount, tree.Sessions.Count, lastZxid);
-        return (tree, new RecoveryReport(load.Loaded, load.Rejected, log.Recovery, replayed, lastZxid, ms));
+        return (tree, new RecoveryReport(loaded, rejected, log.Recovery, replayed, lastZxid, ms));
     }
 
     /// <summary>
@@ -229,13 +260,20 @@ public sealed class PersistentStore : IAsyncDisposable
     /// <param name="onLoop">Runs an action on the state machine loop that owns <see cref="Tree"/>.</param>
     public void StartBackground(Func<Action<ZnodeTree>, CancellationToken, Task> onLoop)
     {
-        _snapshotter = new Snapshotter(Snapshots, onLoop, _logger);
-        Log.SnapshotDue += _snapshotter.Request;
-        _snapshotter.Start();
+        Log.SnapshotDue += StartSnapshotter(onLoop).Request;
         if (_options.PurgeIntervalHours > 0)
         {
             _purge = Task.Run(() => PurgeLoopAsync(TimeSpan.FromHours(_options.PurgeIntervalHours), _stop.Token));
         }
+    }
+
+    /// <summary>Starts the background snapshotter alone (an ensemble member triggers it from its own log and purges
+    /// through its consensus store).</summary>
+    public Snapshotter StartSnapshotter(Func<Action<ZnodeTree>, CancellationToken, Task> onLoop)
+    {
+        _snapshotter = new Snapshotter(Snapshots, onLoop, _logger);
+        _snapshotter.Start();
+        return _snapshotter;
     }
 
     /// <summary>Runs the retention rule once (autopurge's body).</summary>

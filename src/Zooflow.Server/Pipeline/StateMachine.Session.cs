@@ -17,6 +17,15 @@ internal sealed partial class StateMachine
             return;
         }
 
+        if (!_serving)
+        {
+            // ZooKeeper closes a connection while its server is not running (LOOKING, or cut off from its quorum): the
+            // client moves on to the next server of its connect string.
+            Quorum.QuorumLog.RefusedNotServing(_server.Logger, connection.Remote, _driver?.Status.ServerStateName ?? "stopped");
+            connection.Abort();
+            return;
+        }
+
         if (request.ProtocolVersion != 0)
         {
             ServerLog.BadProtocolVersion(_server.Logger, connection.Remote, request.ProtocolVersion);
@@ -38,6 +47,12 @@ internal sealed partial class StateMachine
         {
             var session = _sessions.Create(timeoutMs, now);
             Attach(session, connection);
+            if (_driver is not null)
+            {
+                SubmitReplicated(session, Quorum.ForwardedWrite.CreateSession(session.Id, timeoutMs), new PendingRequest(null) { ConnectOn = connection });
+                return;
+            }
+
             var prepared = _preparer.PrepareCreateSession(session.Id, timeoutMs, NextZxid(), now);
             var zxid = Submit(prepared);
             session.Pending.Enqueue(new PendingRequest(null) { ConnectOn = connection, Zxid = zxid, Ready = zxid == 0 });
@@ -46,6 +61,14 @@ internal sealed partial class StateMachine
 
         if (!_sessions.TryGet(request.SessionId, out var existing) || existing.State is SessionState.Closing or SessionState.Closed)
         {
+            if (_driver is not null && !work.Revalidated && existing is null)
+            {
+                // Ensemble: the session may have been created through another member moments ago and not be applied
+                // here yet. A sync brings this server up to date with everything committed before it; then decide.
+                Revalidate(work);
+                return;
+            }
+
             RefuseReconnect(connection, request.SessionId, "session expired or unknown");
             return;
         }
@@ -124,6 +147,16 @@ internal sealed partial class StateMachine
 
     private void ExpireSessions()
     {
+        if (_driver is not null)
+        {
+            // Ensemble: only the established leader expires sessions (global sessions); learners report touches.
+            ReportTouchedSessions();
+            if (!_leaderReady)
+            {
+                return;
+            }
+        }
+
         var now = _server.NowMs();
         foreach (var session in _sessions.TakeExpired(now))
         {
@@ -136,6 +169,13 @@ internal sealed partial class StateMachine
     private void CloseSession(Session session, RequestWork? request)
     {
         session.State = SessionState.Closing;
+        if (_driver is not null)
+        {
+            SubmitReplicated(session, Quorum.ForwardedWrite.CloseSession(session.Id, request?.Header.Xid ?? 0),
+                request is null ? null : new PendingRequest(request));
+            return;
+        }
+
         var prepared = _preparer.PrepareCloseSession(session.Id, request?.Header.Xid ?? 0, NextZxid(), _server.NowMs());
         var zxid = Submit(prepared);
         if (request is not null)
@@ -192,6 +232,12 @@ internal sealed partial class StateMachine
             }
 
             _sessions.Touch(session, _server.NowMs());
+            if (_driver is not null && !session.Touched)
+            {
+                session.Touched = true;
+                _touched.Add(session);
+            }
+
             switch (request.Header.Type)
             {
                 case OpCode.Auth:
@@ -199,6 +245,9 @@ internal sealed partial class StateMachine
                     return;
                 case OpCode.CloseSession:
                     CloseSession(session, request);
+                    return;
+                case OpCode.Sync when _driver is not null:
+                    SubmitSync(session, request);
                     return;
             }
 

@@ -8,6 +8,13 @@ internal sealed partial class StateMachine
 {
     private void SubmitWrite(Session session, RequestWork request)
     {
+        if (_driver is not null)
+        {
+            SubmitReplicated(session, Quorum.ForwardedWrite.Request(session.Id, request.Header.Xid, request.Header.Type, request.Body,
+                request.Connection.AuthIds), new PendingRequest(request));
+            return;
+        }
+
         var prepared = _preparer.Prepare(session.Id, request.Header.Xid, request.Header.Type, request.Body,
             request.Connection.AuthIds, NextZxid(), _server.NowMs());
         var zxid = Submit(prepared);
@@ -80,6 +87,12 @@ internal sealed partial class StateMachine
     /// deleteContainer transactions of no session; prep re-checks each one.</summary>
     private void ReapContainersAndTtls()
     {
+        if (_driver is not null)
+        {
+            ReapAsLeader();
+            return;
+        }
+
         foreach (var path in _tree.FindExpiredContainersAndTtls(_server.NowMs(), _server.Options.ContainerMaxNeverUsedIntervalMs))
         {
             if (_inFlight >= _server.Options.MaxInFlightTxns)

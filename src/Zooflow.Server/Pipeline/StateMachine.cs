@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Zooflow.DataTree;
 using Zooflow.Jute;
@@ -18,7 +19,11 @@ namespace Zooflow.Server.Pipeline;
 /// <para><b>A read</b> is answered at once from the tree unless the same session has earlier requests unanswered; then it
 /// waits behind them (FIFO client order). Reads never wait for other sessions' writes.</para>
 /// <para>Partial files by family: <c>.Session.cs</c> (connect, close, expiry, auth, ping), <c>.Writes.cs</c>,
-/// <c>.Reads.cs</c>, <c>.Watches.cs</c>, <c>.Multi.cs</c>. Shutdown: complete the inbox; the loop drains and ends.</para>
+/// <c>.Reads.cs</c>, <c>.Watches.cs</c>, <c>.Multi.cs</c>, <c>.Ensemble.cs</c> (the member of a replicated ensemble:
+/// writes forwarded to the leader and applied when committed). Shutdown: complete the inbox; the loop drains and ends.</para>
+/// <para><b>Control work</b> (ensemble: peer messages, consensus ticks, finished persists) comes through
+/// <see cref="PostControl"/> and runs before the next client item, so acknowledgements are never stuck behind a full
+/// inbox of client requests.</para>
 /// </remarks>
 internal sealed partial class StateMachine
 {
@@ -26,8 +31,10 @@ internal sealed partial class StateMachine
 
     private readonly ServerContext _server;
     private readonly Channel<Work> _inbox;
-    private readonly ZnodeTree _tree;
-    private readonly RequestPreparer _preparer;
+    private readonly ConcurrentQueue<Work> _control = new();
+    private ZnodeTree _tree;
+    private RequestPreparer _preparer;
+    private int _wakeQueued;
     private readonly WatchManager _watches = new();
     private readonly SessionTracker _sessions;
     private readonly LogStage _log;
@@ -89,17 +96,20 @@ internal sealed partial class StateMachine
             while (true)
             {
                 ApplyDurable();
+                DrainControl();
                 if (_inFlight < _server.Options.MaxInFlightTxns && reader.TryRead(out var work))
                 {
                     Handle(work);
                     if (reader.Count == 0)
                     {
+                        _driver?.Pump();
                         FlushDirty();
                     }
 
                     continue;
                 }
 
+                _driver?.Pump();
                 FlushDirty();
                 if (_inFlight >= _server.Options.MaxInFlightTxns)
                 {
@@ -138,13 +148,35 @@ internal sealed partial class StateMachine
     {
         lock (_durableLock)
         {
-            if (_durable.Count > 0)
+            if (_durable.Count > 0 || !_control.IsEmpty)
             {
                 return;
             }
         }
 
         await _durableSignal.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues control work for the loop from any thread (never blocks): it runs before the next client item.</summary>
+    public void PostControl(Work work)
+    {
+        _control.Enqueue(work);
+        _durableSignal.Release();
+        if (Interlocked.Exchange(ref _wakeQueued, 1) == 0 && !_inbox.Writer.TryWrite(WakeWork.Instance))
+        {
+            // The inbox is full: the loop is busy and drains control work before its next item anyway.
+            Volatile.Write(ref _wakeQueued, 0);
+        }
+    }
+
+    private void DrainControl()
+    {
+        while (_control.TryDequeue(out var work))
+        {
+            Dispatch(work);
+        }
+
+        _driver?.Pump();
     }
 
     private void Handle(Work work)
@@ -194,6 +226,25 @@ internal sealed partial class StateMachine
                 RunQuery(query);
                 break;
             case WakeWork:
+                Volatile.Write(ref _wakeQueued, 0);
+                break;
+            case PeerMessagesWork messages:
+                _driver?.OnMessages(messages.Messages);
+                break;
+            case PeerDisconnectedWork disconnected:
+                _driver?.OnDisconnected(disconnected.Peer);
+                break;
+            case ConsensusTickWork:
+                _driver?.OnTicks();
+                break;
+            case PersistedWork persisted:
+                _driver?.OnPersisted(persisted.Ready, persisted.Failure);
+                break;
+            case SnapshotProducedWork produced:
+                _driver?.OnSnapshotProduced(produced.Snapshot, produced.Failure);
+                break;
+            case PurgeWork purge:
+                _driver?.RequestPurge(purge.RetainCount);
                 break;
         }
     }
@@ -250,7 +301,8 @@ internal sealed partial class StateMachine
             {
                 if (failure is null)
                 {
-                    Apply(txn);
+                    _inFlight--;
+                    Apply(txn.Header, txn.Txn);
                 }
                 else
                 {
@@ -276,12 +328,11 @@ internal sealed partial class StateMachine
 
     private long NextZxid() => ++_nextZxid;
 
-    /// <summary>Applies one durable transaction: tree, then watch notifications, then replies (watch-before-data).</summary>
-    private void Apply(LoggedTxn logged)
+    /// <summary>Applies one durable (standalone) or committed (ensemble) transaction: tree, then watch notifications,
+    /// then replies (watch-before-data).</summary>
+    private void Apply(TxnHeader header, object? txn)
     {
-        _inFlight--;
-        var header = logged.Header;
-        var result = _tree.Apply(header, logged.Txn);
+        var result = _tree.Apply(header, txn);
         _preparer.Applied(header.Zxid);
         if (result.Triggers.Count > 0)
         {
@@ -296,6 +347,11 @@ internal sealed partial class StateMachine
                 {
                     session.State = SessionState.Active;
                 }
+                else if (session is null && _driver is not null && txn is CreateSessionTxn created)
+                {
+                    // Ensemble: a session another member created; every member knows every session.
+                    session = _sessions.Restore(header.ClientId, created.TimeOutMs, _server.NowMs());
+                }
 
                 break;
             case OpCode.CloseSession:
@@ -307,8 +363,15 @@ internal sealed partial class StateMachine
                 break;
         }
 
-        if (session is not null && session.Pending.TryPeek(out var head) && head.Zxid == header.Zxid)
+        if (session is not null && session.Pending.TryPeek(out var head) && IsAnswerTo(head, header))
         {
+            if (head.Zxid == PendingRequest.AwaitingCommit)
+            {
+                // The leader's prep decided the outcome; an error transaction carries it (a multi's results carry theirs).
+                _inFlight--;
+                head.PrepError = header.Type == OpCode.Error && txn is ErrorTxn error && head.Request?.Header.Type != OpCode.Multi ? error.Err : ErrorCode.Ok;
+            }
+
             head.Ready = true;
             head.Result = result;
             Drain(session);
@@ -322,6 +385,13 @@ internal sealed partial class StateMachine
             connection.CloseAfterSend();
         }
     }
+
+    /// <summary>True when the applied transaction answers the session's oldest pending request: the same zxid
+    /// (standalone), or, for a write forwarded to the leader, the same cxid and kind (createSession answers a connect).</summary>
+    private static bool IsAnswerTo(PendingRequest head, TxnHeader header) =>
+        head.Zxid == PendingRequest.AwaitingCommit
+            ? head.Cxid == header.Cxid && (head.Request is null) == (header.Type == OpCode.CreateSession)
+            : head.Zxid == header.Zxid && header.Zxid != 0;
 
     /// <summary>A transaction the log could not make durable: nothing is applied; its request is answered SystemError.</summary>
     private void Refuse(LoggedTxn logged)

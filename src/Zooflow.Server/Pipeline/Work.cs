@@ -1,3 +1,5 @@
+using Zooflow.Consensus;
+using Zooflow.Consensus.Messages;
 using Zooflow.Jute;
 using Zooflow.Server.Network;
 
@@ -11,6 +13,9 @@ internal sealed class ConnectWork(ClientConnection connection, ConnectRequest re
 {
     public ClientConnection Connection { get; } = connection;
     public ConnectRequest Request { get; } = request;
+    /// <summary>Ensemble: the session was unknown here and a sync has since brought this server up to date; an unknown
+    /// session now is really expired.</summary>
+    public bool Revalidated { get; init; }
 }
 
 /// <summary>A decoded request after the handshake.</summary>
@@ -56,6 +61,47 @@ internal sealed class QueryWork(Func<StateMachine, string> query) : Work
     public TaskCompletionSource<string> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
+// ---- ensemble control work: produced by the consensus driver's transport, timer and persist task; the loop runs it
+// ahead of client work (StateMachine.PostControl). --------------------------------------------------------------------
+
+/// <summary>Messages from a peer connection, in arrival order.</summary>
+internal sealed class PeerMessagesWork(List<ZabMessage> messages) : Work
+{
+    public List<ZabMessage> Messages { get; } = messages;
+}
+
+/// <summary>A quorum connection to or from a peer was lost.</summary>
+internal sealed class PeerDisconnectedWork(long peer) : Work
+{
+    public long Peer { get; } = peer;
+}
+
+/// <summary>Consensus ticks are due (the driver counts how many).</summary>
+internal sealed class ConsensusTickWork : Work
+{
+    public static readonly ConsensusTickWork Instance = new();
+}
+
+/// <summary>The persist of a Ready finished (failure non-null: it did not).</summary>
+internal sealed class PersistedWork(Ready ready, Exception? failure) : Work
+{
+    public Ready Ready { get; } = ready;
+    public Exception? Failure { get; } = failure;
+}
+
+/// <summary>A snapshot for SNAP learners is ready (or could not be made).</summary>
+internal sealed class SnapshotProducedWork(SnapshotData? snapshot, Exception? failure) : Work
+{
+    public SnapshotData? Snapshot { get; } = snapshot;
+    public Exception? Failure { get; } = failure;
+}
+
+/// <summary>Autopurge is due (ensemble: it runs between two persists, so no append races the segment removal).</summary>
+internal sealed class PurgeWork(int retainCount) : Work
+{
+    public int RetainCount { get; } = retainCount;
+}
+
 /// <summary>A request of a session that cannot be answered yet: it waits behind the session's earlier writes.</summary>
 internal sealed class PendingRequest(RequestWork? request)
 {
@@ -64,8 +110,19 @@ internal sealed class PendingRequest(RequestWork? request)
 
     /// <summary>For createSession: the connection that waits for the ConnectResponse.</summary>
     public ClientConnection? ConnectOn { get; init; }
-    /// <summary>The zxid of this request's transaction while it is in the log; 0 for reads and already-failed writes.</summary>
+    /// <summary>Ensemble: <see cref="Zxid"/> of a write forwarded to the leader and not yet applied here (its zxid is the
+    /// leader's to choose; it is recognised by session and cxid when it commits).</summary>
+    public const long AwaitingCommit = -1;
+
+    /// <summary>The zxid of this request's transaction while it is in the log; 0 for reads and already-failed writes;
+    /// <see cref="AwaitingCommit"/> for a forwarded write.</summary>
     public long Zxid { get; set; }
+
+    /// <summary>The request's xid (0 for the createSession of a connect).</summary>
+    public int Cxid => Request?.Header.Xid ?? 0;
+
+    /// <summary>Ensemble: the id of the sync this entry waits for (a client's sync request, or 0).</summary>
+    public long SyncId { get; set; }
     /// <summary>True once the answer can go out (the transaction applied, or nothing to wait for).</summary>
     public bool Ready { get; set; }
     /// <summary>For writes: the error prep found (Ok for a multi, whose results carry the errors).</summary>

@@ -48,6 +48,9 @@ internal sealed class Session
     /// <summary>The connection currently attached, or null while the client is away.</summary>
     public ClientConnection? Connection { get; set; }
 
+    /// <summary>Ensemble learner: touched by its client since the last session report to the leader.</summary>
+    public bool Touched { get; set; }
+
     /// <summary>Requests of this session not yet answered, in arrival order. A write at the head waits for its transaction
     /// to be applied; reads behind it wait too (FIFO order); nothing waits for other sessions.</summary>
     public Queue<PendingRequest> Pending { get; } = new();

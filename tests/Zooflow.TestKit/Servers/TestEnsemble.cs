@@ -14,6 +14,10 @@ public sealed record EnsembleOptions
     /// <summary>Number of voting members (1..9).</summary>
     public int Size { get; init; } = 3;
 
+    /// <summary>Observers after the voters (ids Size+1 ..): <c>server.N=...:observer</c> and <c>peerType=observer</c> in
+    /// their own zoo.cfg. They are in <see cref="TestEnsemble.MemberIds"/> but not in <see cref="Size"/>.</summary>
+    public int Observers { get; init; }
+
     /// <summary>zoo.cfg <c>tickTime</c>. 300 ms keeps fail-over quick (a follower gives up on a silent leader after
     /// syncLimit ticks = 1.5 s) while a loaded 2-core machine still keeps up with pings; sessions may be 0.6-6 s.</summary>
     public int TickTimeMs { get; init; } = 300;
@@ -48,6 +52,11 @@ public sealed record EnsembleOptions
         if (Size is < 1 or > 9)
         {
             errors.Add($"Size {Size}: expected 1..9 members");
+        }
+
+        if (Observers is < 0 or > 4)
+        {
+            errors.Add($"Observers {Observers}: expected 0..4");
         }
 
         if (TickTimeMs is < 10 or > 10_000)
@@ -119,7 +128,7 @@ public sealed class TestEnsemble : IEnsemble
     public ServerKind Kind { get; }
 
     /// <inheritdoc/>
-    public int Size => _members.Length;
+    public int Size => _options.Size;
 
     /// <inheritdoc/>
     public IReadOnlyList<int> MemberIds { get; }
@@ -150,7 +159,7 @@ public sealed class TestEnsemble : IEnsemble
         for (var attempt = 1; ; attempt++)
         {
             var root = Path.Combine(Path.GetTempPath(), $"zooflow-ensemble-{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}");
-            var members = new Member[options.Size];
+            var members = new Member[options.Size + options.Observers];
             for (var i = 0; i < members.Length; i++)
             {
                 members[i] = new Member(i + 1, Path.Combine(root, "m" + (i + 1).ToString(CultureInfo.InvariantCulture)),
@@ -167,7 +176,7 @@ public sealed class TestEnsemble : IEnsemble
                     ensemble.Launch(member);
                 }
 
-                await ensemble.WaitServingAsync(options.Size, options.StartTimeout, cancellationToken);
+                await ensemble.WaitServingAsync(members.Length, options.StartTimeout, cancellationToken);
                 return ensemble;
             }
             catch (Exception) when (attempt < 3 && ensemble.AnyPortClash())
@@ -544,7 +553,13 @@ public sealed class TestEnsemble : IEnsemble
             var (quorumPort, electionPort) = peer.Id == member.Id || !_options.ProxyQuorumLinks
                 ? (peer.QuorumPort, peer.ElectionPort)
                 : (_links[(member.Id, peer.Id)].Quorum.Port, _links[(member.Id, peer.Id)].Election.Port);
-            cfg.Append(CultureInfo.InvariantCulture, $"server.{peer.Id}=127.0.0.1:{quorumPort}:{electionPort}\n");
+            var observer = peer.Id > _options.Size ? ":observer" : "";
+            cfg.Append(CultureInfo.InvariantCulture, $"server.{peer.Id}=127.0.0.1:{quorumPort}:{electionPort}{observer}\n");
+        }
+
+        if (member.Id > _options.Size)
+        {
+            cfg.Append("peerType=observer\n");
         }
 
         cfg.Append(_options.ExtraConfig);
