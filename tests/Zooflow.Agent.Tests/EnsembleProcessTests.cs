@@ -48,7 +48,7 @@ public sealed class EnsembleProcessTests(BackendPool pool)
 
         foreach (var agent in agents)
         {
-            await Cli.WaitUntilAsync(async () => (await Cli.FleetEntryAsync(client, Group, agent.Id))?.Health == "ok", $"{agent.Id} ok", Diagnostics);
+            await Cli.WaitUntilAsync(async () => Live((await Cli.FleetEntryAsync(client, Group, agent.Id))?.Health), $"{agent.Id} registered", Diagnostics);
         }
         var sessions = new Dictionary<string, long>();
         foreach (var agent in agents)
@@ -69,6 +69,9 @@ public sealed class EnsembleProcessTests(BackendPool pool)
             }
         }
         var majority = ensemble.MemberIds.Where(id => id != target).ToList();
+        // The test's own reads go to the majority only: its first client may be on the cut member as well.
+        var majorityConnect = string.Join(',', majority.Select(ensemble.MemberConnectString)) + chroot;
+        await using var observer = await ZooKeeperClient.ConnectAsync(majorityConnect, cancellationToken: Token);
         var countsBeforeCut = agents.ToDictionary(a => a.Id, Count);
         ensemble.Partition([[target], majority], LinkFault.Blackhole);
         try
@@ -83,11 +86,11 @@ public sealed class EnsembleProcessTests(BackendPool pool)
             foreach (var agent in agents)
             {
                 // Same session, same ephemeral: the registration was never lost.
-                Assert.Equal(sessions[agent.Id], await OwnerAsync(client, agent.Id));
+                Assert.Equal(sessions[agent.Id], await OwnerAsync(observer, agent.Id));
                 Assert.DoesNotContain("session #2", agent.Process.StandardOutput, StringComparison.Ordinal);
                 await Cli.WaitUntilAsync(() => Task.FromResult(Count(agent) >= countsBeforeCut[agent.Id] + 300), $"{agent.Id}'s events to keep flowing", Diagnostics);
             }
-            Assert.All(await FleetJsonAsync(connect), e => Assert.Equal("ok", e.GetProperty("health").GetString()));
+            Assert.All(await FleetJsonAsync(majorityConnect), e => Assert.True(Live(e.GetProperty("health").GetString()), e.ToString()));
         }
         finally
         {
@@ -113,8 +116,8 @@ public sealed class EnsembleProcessTests(BackendPool pool)
         {
             w2.Process.Signal(ProcessRunner.SigCont);
         }
-        await Cli.WaitUntilAsync(async () => await FleetEntryHealthAsync(connect, "w2") == "ok", "w2 to register again", Diagnostics);
-        var renewed = await OwnerAsync(client, "w2");
+        await Cli.WaitUntilAsync(async () => Live(await FleetEntryHealthAsync(connect, "w2")), "w2 to register again", Diagnostics);
+        var renewed = await OwnerAsync(observer, "w2");
         Assert.NotEqual(sessions["w2"], renewed);
         Assert.Contains("session #2", w2.Process.StandardOutput, StringComparison.Ordinal);
         var afterThaw = Count(w2);
@@ -122,6 +125,10 @@ public sealed class EnsembleProcessTests(BackendPool pool)
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{kind}: cut member {target} ({string.Join(",", onTarget.Select(a => a.Id))} on it); w1 {Count(w1)} events, w2 {Count(w2)} events");
     }
+
+    /// <summary>Registered and running: "ok", or "degraded" because the group's flow limit holds the source back (it
+    /// does, by design: the limit keeps the endless seq source to a few hundred events a second).</summary>
+    private static bool Live(string? health) => health is "ok" or "degraded";
 
     private static async Task<long> OwnerAsync(ZooKeeperClient client, string id)
     {
