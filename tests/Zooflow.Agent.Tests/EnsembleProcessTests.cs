@@ -13,13 +13,14 @@ namespace Zooflow.Agent.Tests;
 /// <summary>
 /// Issue 10's Show, member faults: agent processes against a three-member Zooflow ensemble and a three-member Apache
 /// ZooKeeper 3.8 ensemble, with a connect string naming every member. A member is cut away from the quorum (TestKit's
-/// fault proxies) or an agent frozen past its session timeout; the agents keep their sessions or come back, and their
-/// data keeps flowing.
+/// fault proxies), a member is frozen (SIGSTOP), and an agent is frozen past its session timeout; the agents keep their
+/// sessions (or, the frozen agent, come back with a new one), the fleet view follows, and their data keeps flowing.
 /// </summary>
 /// <remarks>
 /// Which member an agent talks to: the client shuffles the connect string once, so the test asks every member's
 /// <c>cons</c> (four-letter word, both servers) for the <c>sid=0x...</c> that owns the agent's registry ephemeral, and
-/// cuts that member. That is the member the agent really uses, whatever the shuffle picked, leader or follower.
+/// cuts (or freezes) that member. That is the member the agent really uses, whatever the shuffle picked, leader or
+/// follower; the test's output line names it.
 /// </remarks>
 [Collection(AgentProcesses.Name)]
 public sealed class EnsembleProcessTests(BackendPool pool)
@@ -30,7 +31,7 @@ public sealed class EnsembleProcessTests(BackendPool pool)
 
     [Theory]
     [MemberData(nameof(BackendPool.EnsembleKinds), MemberType = typeof(BackendPool))]
-    public async Task ServiceMemberPartitionedAway_AgentsReconnectKeepingSessions_FrozenAgentExpiresThenRegistersAgain(BackendKind kind)
+    public async Task ServiceMemberCutThenFrozen_AgentsReconnectKeepingSessions_FrozenAgentExpiresThenRegistersAgain(BackendKind kind)
     {
         var (backend, connect) = await pool.NewRootAsync(kind);
         var ensemble = ((EnsembleBackend)backend).Ensemble;
@@ -98,7 +99,29 @@ public sealed class EnsembleProcessTests(BackendPool pool)
         }
         await ensemble.WaitServingAsync(3, TimeSpan.FromSeconds(60), Token);
 
-        // 2. Freeze w2 past its session timeout: the service expires the session, the ephemeral goes on every member and
+        // 2. Freeze (SIGSTOP) the member w2 talks to: nothing is closed, so only the client's read timeout (2/3 of the
+        // session timeout without a reply to its pings) notices; w2 moves to another member with the same session.
+        var frozen = await MemberOfAsync(ensemble, sessions["w2"]) ?? throw new InvalidOperationException($"no member lists w2's session\n{Diagnostics()}");
+        var othersConnect = string.Join(',', ensemble.MemberIds.Where(id => id != frozen).Select(ensemble.MemberConnectString)) + chroot;
+        await using var reader = await ZooKeeperClient.ConnectAsync(othersConnect, cancellationToken: Token);
+        var countBeforeFreeze = Count(w2);
+        ensemble.Pause(frozen);
+        try
+        {
+            await Cli.WaitUntilAsync(async () => await MemberOfAsync(ensemble, sessions["w2"]) is { } m && m != frozen,
+                $"w2's session to move off frozen member {frozen}", Diagnostics);
+            Assert.Equal(sessions["w2"], await OwnerAsync(reader, "w2"));
+            Assert.Equal(sessions["w1"], await OwnerAsync(reader, "w1"));
+            Assert.DoesNotContain("session #2", w2.Process.StandardOutput, StringComparison.Ordinal);
+            await Cli.WaitUntilAsync(() => Task.FromResult(Count(w2) >= countBeforeFreeze + 300), "w2's events to keep flowing", Diagnostics);
+        }
+        finally
+        {
+            ensemble.Resume(frozen);
+        }
+        await ensemble.WaitServingAsync(3, TimeSpan.FromSeconds(60), Token);
+
+        // 3. Freeze w2 past its session timeout: the service expires the session, the ephemeral goes on every member and
         // the fleet shows w2 gone; thawed, w2 starts session #2, registers again and its flow goes on.
         Assert.True(w2.Process.Signal(ProcessRunner.SigStop));
         try
@@ -123,7 +146,7 @@ public sealed class EnsembleProcessTests(BackendPool pool)
         var afterThaw = Count(w2);
         await Cli.WaitUntilAsync(() => Task.FromResult(Count(w2) >= afterThaw + 300), "w2's events to flow again", Diagnostics);
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{kind}: cut member {target} ({string.Join(",", onTarget.Select(a => a.Id))} on it); w1 {Count(w1)} events, w2 {Count(w2)} events");
+            $"{kind}: cut member {target} ({string.Join(",", onTarget.Select(a => a.Id))} on it), froze member {frozen} (w2 on it); w1 {Count(w1)} events, w2 {Count(w2)} events");
     }
 
     /// <summary>Registered and running: "ok", or "degraded" because the group's flow limit holds the source back (it
