@@ -147,6 +147,12 @@ public sealed class EnsembleProcessTests(BackendPool pool)
         Assert.Contains("session #2", w2.Process.StandardOutput, StringComparison.Ordinal);
         var afterThaw = Count(w2);
         await Cli.WaitUntilAsync(() => Task.FromResult(Count(w2) >= afterThaw + 300), "w2's events to flow again", Diagnostics);
+        foreach (var agent in agents)
+        {
+            // Nothing lost or repeated through all of it: each agent's seq numbers arrived gap-free, once each.
+            var numbers = FleetProcessTests.ReadNumbers(outputs[agent.Id]);
+            Assert.Equal(Enumerable.Range(0, numbers.Count).Select(i => (long)i), numbers);
+        }
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{kind}: cut member {target} (leader {leaderBeforeCut}; {string.Join(",", onTarget.Select(a => a.Id))} on it), froze member {frozen} (leader {leaderBeforeFreeze}; w2 on it); w1 {Count(w1)} events, w2 {Count(w2)} events");
     }
