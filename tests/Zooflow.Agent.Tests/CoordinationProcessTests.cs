@@ -104,7 +104,7 @@ public sealed class CoordinationProcessTests(BackendPool pool)
     }
 
     [Theory]
-    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    [MemberData(nameof(BackendPool.ProcessKinds), MemberType = typeof(BackendPool))]
     public async Task CollectorKilled_SenderFailsOverToTheOtherInstance_NoEventLost(BackendKind kind)
     {
         var (_, connect) = await pool.NewRootAsync(kind);

@@ -87,7 +87,7 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     [Theory]
-    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    [MemberData(nameof(BackendPool.ProcessKinds), MemberType = typeof(BackendPool))]
     public async Task ConfigPushed_WhileDataFlows_AppliedLiveAndNothingLost(BackendKind kind)
     {
         var (_, connect) = await pool.NewRootAsync(kind);
@@ -117,7 +117,7 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     [Theory]
-    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    [MemberData(nameof(BackendPool.ProcessKinds), MemberType = typeof(BackendPool))]
     public async Task InvalidConfigPushed_OldOneKeepsRunning_ErrorsInFleetJson(BackendKind kind)
     {
         var (_, connect) = await pool.NewRootAsync(kind);
@@ -163,7 +163,7 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     [Theory]
-    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    [MemberData(nameof(BackendPool.ProcessKinds), MemberType = typeof(BackendPool))]
     public async Task SingletonLeaderKilled_OtherAgentTakesOver_ResumesFromStoredProgress(BackendKind kind)
     {
         var (_, connect) = await pool.NewRootAsync(kind);
@@ -196,7 +196,7 @@ public sealed class FleetProcessTests(BackendPool pool)
     }
 
     [Theory]
-    [MemberData(nameof(BackendPool.Kinds), MemberType = typeof(BackendPool))]
+    [MemberData(nameof(BackendPool.ProcessKinds), MemberType = typeof(BackendPool))]
     public async Task RateLimitChanged_ThroughputFollows(BackendKind kind)
     {
         var (_, connect) = await pool.NewRootAsync(kind);

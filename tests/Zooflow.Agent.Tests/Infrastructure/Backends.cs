@@ -6,9 +6,9 @@ using Zooflow.TestKit.Servers;
 
 namespace Zooflow.Agent.Tests.Infrastructure;
 
-/// <summary>Which coordination service a test runs against. Phase B adds the replicated ensembles here (a Zooflow
-/// ensemble and an Apache ZooKeeper 3.8 ensemble): a new kind, a new <see cref="ICoordinationBackend"/> and a case in
-/// <see cref="BackendPool.StartAsync"/>; every theory over <see cref="BackendPool.Kinds"/> then runs against it too.</summary>
+/// <summary>Which coordination service a test runs against. The standalone kinds run every theory over
+/// <see cref="BackendPool.Kinds"/>; the process scenarios (<see cref="BackendPool.ProcessKinds"/>) also run against a Zooflow
+/// ensemble, and the member-fault scenarios (<see cref="BackendPool.EnsembleKinds"/>) against both ensembles.</summary>
 public enum BackendKind
 {
     /// <summary>Apache ZooKeeper 3.8 standalone, from Debian's jars.</summary>
@@ -16,6 +16,12 @@ public enum BackendKind
 
     /// <summary>Zooflow's server standalone, from the built CLI.</summary>
     Zooflow,
+
+    /// <summary>Three Zooflow members (TestKit's <see cref="TestEnsemble"/>); agents get a connect string naming all three.</summary>
+    ZooflowEnsemble,
+
+    /// <summary>Three Apache ZooKeeper 3.8 members, the reference for the member-fault scenarios.</summary>
+    ZooKeeperEnsemble,
 }
 
 /// <summary>A running service the agents connect to.</summary>
@@ -46,6 +52,23 @@ internal sealed class StandaloneBackend(BackendKind kind, TestServer server) : I
     public ValueTask DisposeAsync() => server.DisposeAsync();
 }
 
+/// <summary>A three-member ensemble; <see cref="HasExited"/> once any member died, so that the pool starts a fresh one
+/// (tests that kill members restart them; tests that pause or cut members resume and heal them).</summary>
+internal sealed class EnsembleBackend(BackendKind kind, TestEnsemble ensemble) : ICoordinationBackend
+{
+    public BackendKind Kind => kind;
+
+    public TestEnsemble Ensemble => ensemble;
+
+    public string ConnectString => ensemble.ConnectString;
+
+    public bool HasExited => ensemble.MemberIds.Any(id => !ensemble.IsRunning(id));
+
+    public string Output => string.Join("\n", ensemble.MemberIds.Select(ensemble.DescribeMember));
+
+    public ValueTask DisposeAsync() => ensemble.DisposeAsync();
+}
+
 /// <summary>
 /// One backend of each kind shared by the assembly, started on first use (restarted if it died). Tests stay apart by
 /// working under their own chroot (<see cref="NewRootAsync"/>): an agent run with <c>-z host:port/chroot</c> keeps its
@@ -58,6 +81,14 @@ public sealed class BackendPool : IAsyncDisposable
     private readonly Dictionary<BackendKind, ICoordinationBackend> _backends = [];
 
     public static TheoryData<BackendKind> Kinds => new(BackendKind.ZooKeeper, BackendKind.Zooflow);
+
+    /// <summary>The multi-process scenarios of issue 10's Show: both standalone servers and a Zooflow ensemble (the
+    /// ZooKeeper ensemble is left to the member-fault scenarios, to keep CI time down: the agents' side of the protocol
+    /// is the same against one ZooKeeper server or three).</summary>
+    public static TheoryData<BackendKind> ProcessKinds => new(BackendKind.ZooKeeper, BackendKind.Zooflow, BackendKind.ZooflowEnsemble);
+
+    /// <summary>Scenarios that fault a service member: a Zooflow ensemble and the Apache ZooKeeper 3.8 reference.</summary>
+    public static TheoryData<BackendKind> EnsembleKinds => new(BackendKind.ZooflowEnsemble, BackendKind.ZooKeeperEnsemble);
 
     public async Task<ICoordinationBackend> GetAsync(BackendKind kind)
     {
@@ -89,6 +120,8 @@ public sealed class BackendPool : IAsyncDisposable
     {
         BackendKind.ZooKeeper => new StandaloneBackend(kind, await TestServer.StartAsync(ServerKind.ZooKeeper, cancellationToken)),
         BackendKind.Zooflow => new StandaloneBackend(kind, await TestServer.StartAsync(ServerKind.Zooflow, cancellationToken)),
+        BackendKind.ZooflowEnsemble => new EnsembleBackend(kind, await TestEnsemble.StartAsync(ServerKind.Zooflow, EnsembleOptions.Default, cancellationToken)),
+        BackendKind.ZooKeeperEnsemble => new EnsembleBackend(kind, await TestEnsemble.StartAsync(ServerKind.ZooKeeper, EnsembleOptions.Default, cancellationToken)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no such backend"),
     };
 
