@@ -162,7 +162,7 @@ public sealed class ProcessRunner : IAsyncDisposable
         return new ProcessResult(_process.ExitCode, StandardOutput, StandardError);
     }
 
-    /// <summary>Kills this process and every process it spawned, if still running.</summary>
+    /// <summary>Kills this process and every process it spawned, if still running, and waits (up to 10 s) until it has exited.</summary>
     public void Kill()
     {
         try
@@ -171,12 +171,18 @@ public sealed class ProcessRunner : IAsyncDisposable
             {
                 _process.Kill(entireProcessTree: true);
             }
+
+            // Reaped before returning, so HasExited is true for the caller (a SIGKILL is not instant: the kernel
+            // tears the process down after the signal is sent).
+            _process.WaitForExit(KillWaitMilliseconds);
         }
         catch (InvalidOperationException)
         {
             // Already gone.
         }
     }
+
+    private const int KillWaitMilliseconds = 10_000;
 
     /// <summary>Sends a POSIX signal (e.g. <see cref="SigStop"/>, <see cref="SigCont"/>, <see cref="SigTerm"/>) to this
     /// process only; false when it has exited.</summary>

@@ -193,6 +193,9 @@ public sealed class FileSourceAgentTests
             var deliveredBeforeKill = E2E.ReadLines(output).Where(l => l.StartsWith("flowing-", StringComparison.Ordinal)).ToHashSet();
             await using (var agent = AgentProcess.Start(dir, config))
             {
+                // When the kill came after every line was read, the count below is reached at once; the stop must
+                // still find a started agent (a SIGTERM before its signal handlers exist ends it with 143).
+                await agent.WaitForOutputAsync(" started from ");
                 var savedLine = (int)(saved / lineBytes);
                 await E2E.WaitForCountAsync(() => E2E.ReadLines(output).Count(l => l.StartsWith("flowing-", StringComparison.Ordinal)),
                     deliveredBeforeKill.Count + (flowing.Length - savedLine), agent, "the rest after the restart");
