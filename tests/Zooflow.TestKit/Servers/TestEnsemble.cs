@@ -160,10 +160,21 @@ public sealed class TestEnsemble : IEnsemble
         {
             var root = Path.Combine(Path.GetTempPath(), $"zooflow-ensemble-{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}");
             var members = new Member[options.Size + options.Observers];
+            // Each port is released as soon as it is picked, so the kernel may hand the same one out twice: keep them distinct.
+            var taken = new HashSet<int>();
+            int DistinctPort()
+            {
+                var port = FreePort.Next();
+                while (!taken.Add(port))
+                {
+                    port = FreePort.Next();
+                }
+                return port;
+            }
             for (var i = 0; i < members.Length; i++)
             {
                 members[i] = new Member(i + 1, Path.Combine(root, "m" + (i + 1).ToString(CultureInfo.InvariantCulture)),
-                    FreePort.Next(), FreePort.Next(), FreePort.Next());
+                    DistinctPort(), DistinctPort(), DistinctPort());
             }
 
             var ensemble = new TestEnsemble(kind, options, root, members);
